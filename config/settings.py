@@ -1,0 +1,302 @@
+"""Settings: one place, pydantic-settings.
+
+Precedence, lowest to highest: the TOML file given with `--config`, environment variables
+`LOGINPROBE_*`, a `.env` file in the working directory, then command-line flags. The order is set in
+`Settings.settings_customise_sources` and nowhere else; no other module reads the environment.
+
+Secrets are `SecretStr`. Each can also be named by environment variable (`password_env = "MY_PW"`),
+resolved here once, so that a config file checked into a repository never holds the secret itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from loginprobe.errors import ConfigError
+from loginprobe.evidence import ENGINES, Engine, FlowKind, Mode
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Credentials(Strict):
+    """Who logs in. Each secret may be given directly or by the name of an environment variable."""
+
+    username: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None
+    token: SecretStr | None = None
+    token_env: str | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    extra_secrets: list[SecretStr] = Field(default_factory=list)  # other values to redact everywhere
+
+    @model_validator(mode="after")
+    def _resolve_env(self) -> Credentials:
+        for field in ("password", "token", "api_key"):
+            env_name = getattr(self, f"{field}_env")
+            if env_name is None or getattr(self, field) is not None:
+                continue
+            value = os.environ.get(env_name)
+            if value is None:
+                raise ValueError(f"{field}_env names the environment variable {env_name!r}, which is not set")
+            object.__setattr__(self, field, SecretStr(value))
+        return self
+
+    def configured(self) -> list[str]:
+        """Names of the credential parts present (never their values)."""
+        names = []
+        if self.username:
+            names.append("username")
+        for field in ("password", "token", "api_key"):
+            if getattr(self, field) is not None:
+                names.append(field)
+        return names
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for redaction only."""
+        values = [s.get_secret_value() for s in (self.password, self.token, self.api_key) if s is not None]
+        values.extend(s.get_secret_value() for s in self.extra_secrets)
+        return [v for v in values if v]
+
+
+class FormSettings(Strict):
+    """Selectors of an HTML login form; left empty, they are detected on the page."""
+
+    username_selector: str | None = None
+    password_selector: str | None = None
+    submit_selector: str | None = None
+    next_selector: str | None = None  # the "next" button of a username-first, two-step form
+
+
+class TokenSettings(Strict):
+    """How a bearer token or API key travels: a header (name configurable) or a query parameter."""
+
+    location: Literal["header", "query"] = "header"
+    name: str | None = None  # header or parameter name; defaults per flow
+    scheme: str | None = "Bearer"  # header value prefix for bearer tokens; None sends the bare token
+
+
+class SuccessSettings(Strict):
+    """How the protected resource says the login worked."""
+
+    status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204, 304])
+    url_pattern: str | None = None  # regex the final URL must match
+    selector: str | None = None  # element that must be visible
+
+    @field_validator("url_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+class Site(Strict):
+    """One site to probe."""
+
+    name: str
+    url: str  # where the flow starts (login page, app page, or the protected URL itself)
+    protected_url: str | None = None  # decides success; defaults to `url`
+    flow: FlowKind = "form"
+    credentials: Credentials = Field(default_factory=Credentials)
+    form: FormSettings = Field(default_factory=FormSettings)
+    token: TokenSettings = Field(default_factory=TokenSettings)
+    success: SuccessSettings = Field(default_factory=SuccessSettings)
+    script: Path | None = None  # the user's own flow, for flow = "script"
+    profile: Path | None = None  # persisted profile folder; one sub-folder per engine
+    storage_state: Path | None = None  # for mode "state"
+    audience: str | None = None
+    issuer: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("use letters, digits, '.', '_' or '-' (at most 64)")
+        return value
+
+    @field_validator("url", "protected_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _flow_needs(self) -> Site:
+        if self.flow == "script":
+            if self.script is None:
+                raise ValueError("flow 'script' needs `script`, the path of a Python file")
+            if not self.script.is_file():
+                raise ValueError(f"script {str(self.script)!r} is not a file")
+        if self.storage_state is not None and not self.storage_state.is_file():
+            raise ValueError(f"storage_state {str(self.storage_state)!r} is not a file")
+        return self
+
+    @property
+    def target(self) -> str:
+        return self.protected_url or self.url
+
+
+def _split_list(value: Any) -> Any:
+    """Accept "chromium,firefox" from the environment or flags as well as a list."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything a `loginprobe check` needs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOGINPROBE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+    toml_file: ClassVar[Path | None] = None
+
+    sites: list[Site] = Field(default_factory=list)
+    browsers: Annotated[list[Engine], NoDecode] = Field(default_factory=lambda: list(ENGINES))
+    modes: Annotated[list[Mode], NoDecode] = Field(default_factory=lambda: ["fresh", "persisted"])
+    output: Path = Path("reports")
+    profiles_dir: Path = Path.home() / ".local" / "share" / "loginprobe" / "profiles"
+    workers: int = Field(default=4, ge=1, le=32)
+    timeout: float = Field(default=30.0, gt=0, le=600)  # seconds per login
+    headless: bool = True
+    proxy: str | None = None  # when set, every run happens both direct and through this proxy
+    ignore_https_errors: bool = False
+    redact: bool = True
+    update_profile: bool = False
+    ablate: bool = True
+    capture: bool = True  # trace + HAR + screenshots; off only for benchmarking
+    connect: dict[Engine, str] = Field(default_factory=dict)  # engine -> ws:// of a Playwright server
+    shard: str | None = None  # "i/n"
+
+    @field_validator("browsers", "modes", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("browsers", "modes")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must name at least one")
+        return list(dict.fromkeys(value))
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(https?|socks5?)://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not a proxy URL such as http://host:port")
+        return value
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        match = re.fullmatch(r"(\d+)/(\d+)", value)
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise ValueError(f"{value!r} is not i/n with 1 <= i <= n")
+        return value
+
+    @field_validator("connect")
+    @classmethod
+    def _connect(cls, value: dict[str, str]) -> dict[str, str]:
+        for engine, url in value.items():
+            if not re.match(r"^wss?://[^/\s]+", url):
+                raise ValueError(f"{engine}={url!r} is not a ws:// or wss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _site_names_unique(self) -> Settings:
+        names = [site.name for site in self.sites]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"site names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest first: flags, .env, environment, TOML file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, dotenv_settings, env_settings]
+        if cls.toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_file))
+        return tuple(sources)
+
+    def secrets(self) -> list[str]:
+        """Every secret configured for any site, for redaction."""
+        return [value for site in self.sites for value in site.credentials.secrets()]
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming the first invalid field and what is wrong with it."""
+    first = exc.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "settings"
+    message = first["msg"].removeprefix("Value error, ")
+    given = first.get("input")
+    shown = ""
+    if first["type"] not in ("missing", "value_error") and isinstance(given, str | int | float):
+        shown = f" (got {given!r})"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{location}: {message}{shown}{more}"
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from every source; any invalid value becomes a one-line `ConfigError`."""
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"--config: {str(config)!r} is not a file")
+        import tomllib
+
+        try:
+            tomllib.loads(config.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--config: {config} is not valid TOML: {exc}") from None
+    # A subclass carries the TOML path so that concurrent loads never share it.
+    bound = type("BoundSettings", (Settings,), {"toml_file": config})
+    try:
+        settings = bound(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(f"invalid setting {describe_validation_error(exc)}") from None
+    except ValueError as exc:  # pydantic-settings raises SettingsError (a ValueError) on undecodable env
+        raise ConfigError(f"invalid setting: {exc}") from None
+    return settings
