@@ -200,6 +200,7 @@ class Settings(BaseSettings):
     ablate: bool = True
     capture: bool = True  # trace + HAR + screenshots; off only for benchmarking
     connect: dict[Engine, str] = Field(default_factory=dict)  # engine -> ws:// of a Playwright server
+    executables: dict[Engine, Path] = Field(default_factory=dict)  # engine -> browser binary to use
     shard: str | None = None  # "i/n"
 
     @field_validator("browsers", "modes", mode="before")

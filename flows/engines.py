@@ -1,0 +1,185 @@
+"""Engine quirks, isolated: everything that differs between Chromium, Firefox and WebKit lives here.
+
+The rest of flows/ runs one code path for every engine and asks this module for the differences:
+how to find and launch an engine, which signal says a response came from the cache, which profile
+files hold the HTTP cache, and which behaviours of an engine are known to shape a login.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loginprobe.evidence import Engine, ServedFrom
+
+# Chromium, as root and on a closed network, needs these to start quietly (measured here: without
+# the background-networking flags it floods the log with refused connections to Google hosts).
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Chromium and Firefox send loopback traffic around a configured proxy unless told otherwise.
+CHROMIUM_PROXY_ARGS = ["--proxy-bypass-list=<-loopback>"]
+FIREFOX_PROXY_PREFS = {"network.proxy.allow_hijacking_localhost": True}
+
+SYSTEM_EXECUTABLES: dict[Engine, tuple[str, ...]] = {
+    "chromium": ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"),
+    "firefox": ("firefox-esr", "firefox"),
+    "webkit": (),
+}
+# Firefox is driven over WebDriver BiDi when it is not Playwright's own build; BiDi in ESR 128+ is
+# what Playwright 1.64 needs (persistent contexts, HAR, tracing and storage_state all work there).
+FIREFOX_MIN_BIDI_VERSION = 128
+
+INSTALL_HINTS: dict[Engine, str] = {
+    "chromium": "playwright install chromium  (or on Debian: apt-get install -y chromium)",
+    "firefox": "playwright install firefox  (or on Debian: apt-get install -y firefox-esr)",
+    "webkit": "playwright install --with-deps webkit",
+}
+
+# Profile files of the HTTP cache, service workers and the Cache API, relative to the profile root.
+CACHE_PATHS: dict[Engine, tuple[str, ...]] = {
+    "chromium": (
+        "Default/Cache",
+        "Default/Code Cache",
+        "Default/Service Worker",
+        "Default/GPUCache",
+    ),
+    "firefox": ("cache2", "startupCache", "serviceworker.txt", "storage/default/*/cache"),
+    "webkit": ("WebsiteData/CacheStorage", "WebsiteData/ServiceWorkers", "Cache"),
+}
+# Lock files a running browser leaves; a copy of a profile must not carry them.
+PROFILE_LOCKS = ("SingletonLock", "SingletonSocket", "SingletonCookie", "lock", ".parentlock", "parent.lock")
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchRecipe:
+    """How to start one engine here: the keyword arguments for Playwright and how we found it."""
+
+    engine: Engine
+    how: str  # "playwright-managed", "system executable", "system executable (BiDi channel)", "remote"
+    executable: str | None
+    version: str | None
+    options: dict[str, Any]
+
+    def launch_options(self, *, proxy: bool = False) -> dict[str, Any]:
+        options = dict(self.options)
+        if proxy and self.engine == "chromium":
+            options["args"] = [*options.get("args", []), *CHROMIUM_PROXY_ARGS]
+        if proxy and self.engine == "firefox":
+            options["firefox_user_prefs"] = {**options.get("firefox_user_prefs", {}), **FIREFOX_PROXY_PREFS}
+        return options
+
+
+def _version_of(executable: str) -> str | None:
+    """Ask a browser binary for its version without starting a window."""
+    try:
+        done = subprocess.run(
+            [executable, "--version"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"(\d+\.\d+[\w.]*)", done.stdout)
+    return match.group(1) if match else None
+
+
+def managed_executable(engine: Engine, playwright_path: str | None) -> str | None:
+    """Playwright's own build of the engine, when `playwright install` has put it on disk."""
+    if playwright_path and Path(playwright_path).is_file():
+        return playwright_path
+    return None
+
+
+def find_recipe(
+    engine: Engine, playwright_path: str | None, override: Path | None = None
+) -> LaunchRecipe | str:
+    """A launch recipe, or the reason the engine cannot run here."""
+    if override is not None:
+        return _system_recipe(engine, str(override))
+    managed = managed_executable(engine, playwright_path)
+    if managed:
+        options: dict[str, Any] = {"args": list(CHROMIUM_ARGS)} if engine == "chromium" else {}
+        return LaunchRecipe(engine, "playwright-managed", managed, None, options)
+    if engine == "webkit":
+        return (
+            "Playwright's WebKit build is not installed and WebKit has no system package to fall back "
+            "on (`playwright install webkit` downloads it)"
+        )
+    for name in SYSTEM_EXECUTABLES[engine]:
+        found = shutil.which(name)
+        if found:
+            return _system_recipe(engine, found)
+    return (
+        f"neither Playwright's {engine} build nor a system {engine} "
+        f"({', '.join(SYSTEM_EXECUTABLES[engine])}) was found"
+    )
+
+
+def _system_recipe(engine: Engine, executable: str) -> LaunchRecipe | str:
+    if not Path(executable).exists():
+        return f"the configured executable {executable} does not exist"
+    version = _version_of(executable)
+    if engine == "chromium":
+        return LaunchRecipe(
+            engine, "system executable", executable, version,
+            {"executable_path": executable, "args": list(CHROMIUM_ARGS)},
+        )
+    if engine == "firefox":
+        major = int(version.split(".")[0]) if version else None
+        if major is not None and major < FIREFOX_MIN_BIDI_VERSION:
+            return (
+                f"system Firefox {version} at {executable} is older than {FIREFOX_MIN_BIDI_VERSION}, "
+                "the first release whose WebDriver BiDi Playwright can drive"
+            )
+        return LaunchRecipe(
+            engine, "system executable (BiDi channel)", executable, version,
+            {"executable_path": executable, "channel": "moz-firefox"},
+        )
+    return LaunchRecipe(engine, "system executable", executable, version, {"executable_path": executable})
+
+
+def served_from_playwright(
+    engine: Engine, from_service_worker: bool, timing: dict[str, float], sizes: dict[str, int] | None
+) -> tuple[ServedFrom, str]:
+    """Best signal Playwright itself gives (CDP refines this for Chromium in the recorder)."""
+    if from_service_worker:
+        return "service-worker", "playwright: response.from_service_worker"
+    if engine == "firefox" and sizes is not None:
+        # WebDriver BiDi's fromCache does not reach Playwright's API; a cached response is the one
+        # with no timing from the network and no header bytes on the wire (measured on ESR 153).
+        if timing.get("responseStart", 0) == -1 and sizes.get("responseHeadersSize", 1) == 0:
+            return "disk-cache", "firefox: timing.responseStart=-1 and responseHeadersSize=0"
+        return "network", "firefox: network timing present"
+    return "unknown", ""
+
+
+def run_cache_signal(engine: Engine, via_cdp: bool) -> str:
+    """Describe, for the whole run, where served_from comes from."""
+    if engine == "chromium" and via_cdp:
+        return "chromium CDP Network.responseReceived (fromDiskCache/fromServiceWorker/fromPrefetchCache) and requestServedFromCache"
+    if engine == "firefox":
+        return "firefox Playwright timing and header sizes (heuristic: BiDi fromCache is not exposed)"
+    return "Playwright response.from_service_worker only"
+
+
+def engine_notes(engine: Engine, how: str, flow: str) -> list[str]:
+    """Known behaviours of this engine that shape a login of this kind."""
+    notes = []
+    if engine == "firefox" and "BiDi" in how and flow == "digest":
+        notes.append(
+            "Firefox driven over WebDriver BiDi answers Basic challenges from http_credentials but never "
+            "Digest ones: the server sees no Authorization (an engine difference, not a wrong password)"
+        )
+    if engine == "chromium" and flow in ("basic", "digest"):
+        notes.append(
+            "Chromium reports a 401 it cannot answer as net::ERR_INVALID_AUTH_CREDENTIALS; "
+            "the response itself is kept from CDP"
+        )
+    return notes

@@ -1,0 +1,615 @@
+"""The recorder: subscribes to one browser context and turns what happened into evidence.
+
+Flows never capture anything themselves (playwright-pytest's ArtifactsRecorder is the model): the
+recorder starts tracing when the context opens, listens to request/response events (never
+`route`, which would disable Chromium's HTTP cache), adds CDP's view in Chromium (cache origin,
+cookies withheld or refused, 401s that Chromium turns into net errors), snapshots cookies, storage,
+service workers and the Cache API, and finds every JWT. Every value it keeps goes through the run's
+`Redactor` first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
+
+from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request
+from playwright.sync_api import Error as PlaywrightError
+
+from loginprobe.evidence import (
+    CacheStorageEntry,
+    CookieNotSent,
+    CookieRecord,
+    Engine,
+    Exchange,
+    Header,
+    JwtRecord,
+    ServedFrom,
+    ServiceWorkerRecord,
+    SetCookie,
+    StateSnapshot,
+    StorageArea,
+    origin_of,
+)
+from loginprobe.flows import engines
+from loginprobe.parsing import (
+    decode_jwt,
+    describe_authorization,
+    find_jwts,
+    parse_challenge_headers,
+    parse_cookie_header,
+    parse_http_date,
+    parse_set_cookie,
+)
+from loginprobe.secrets import Redactor
+
+# Query parameters and JSON fields whose values are credentials wherever they appear.
+SECRET_NAMES = re.compile(
+    r"^(code|state|nonce|access_token|refresh_token|id_token|token|api[_-]?key|apikey|key|password|passwd|"
+    r"client_secret|secret|session|sid|auth|authorization)$",
+    re.IGNORECASE,
+)
+CREDENTIAL_HEADERS = {"authorization", "proxy-authorization"}
+TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNORECASE)
+MAX_BODY = 64 * 1024
+EXCERPT = 300
+
+_PAGE_STATE_JS = """async () => {
+  const out = {origin: location.origin, sw: [], caches: [], session: {}, errors: []};
+  try {
+    for (const r of await navigator.serviceWorker.getRegistrations()) {
+      const w = r.active || r.waiting || r.installing;
+      out.sw.push({scope: r.scope, script: w ? w.scriptURL : '', state: w ? w.state : null});
+    }
+  } catch (e) { out.errors.push('service workers: ' + e); }
+  try {
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const req of await cache.keys()) {
+        const res = await cache.match(req);
+        out.caches.push({cache: name, url: req.url, status: res ? res.status : null,
+                         headers: res ? [...res.headers] : []});
+      }
+    }
+  } catch (e) { out.errors.push('Cache API: ' + e); }
+  try {
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const k = sessionStorage.key(i); out.session[k] = sessionStorage.getItem(k);
+    }
+  } catch (e) { out.errors.push('sessionStorage: ' + e); }
+  return out;
+}"""
+
+
+@dataclass(slots=True)
+class _CdpHop:
+    """Chromium's view of one request hop (a redirect makes a new hop with the same requestId)."""
+
+    request_id: str
+    url: str
+    method: str
+    served_from: ServedFrom = "network"
+    status: int | None = None
+    request_headers: list[Header] | None = None
+    cookies_not_sent: list[CookieNotSent] = field(default_factory=list)
+    blocked_set_cookies: list[tuple[str, list[str]]] = field(default_factory=list)
+    failure: str | None = None
+    matched: bool = False
+
+
+class _CdpNetwork:
+    """Listens to CDP Network events of one page; joins them with Playwright's requests at the end."""
+
+    def __init__(self, session: CDPSession) -> None:
+        self.hops: list[_CdpHop] = []
+        self._by_id: dict[str, list[_CdpHop]] = defaultdict(list)
+        self._request_extra: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._response_extra: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._resolved = False
+        session.on("Network.requestWillBeSent", self._will_be_sent)
+        session.on("Network.responseReceived", self._response)
+        session.on("Network.requestServedFromCache", self._served_from_cache)
+        session.on("Network.requestWillBeSentExtraInfo", lambda e: self._request_extra[e["requestId"]].append(e))
+        session.on("Network.responseReceivedExtraInfo", lambda e: self._response_extra[e["requestId"]].append(e))
+        session.on("Network.loadingFailed", self._failed)
+        session.send("Network.enable")
+
+    def _current(self, request_id: str) -> _CdpHop | None:
+        hops = self._by_id.get(request_id)
+        return hops[-1] if hops else None
+
+    def _will_be_sent(self, event: dict[str, Any]) -> None:
+        previous = self._current(event["requestId"])
+        redirect = event.get("redirectResponse")
+        if previous is not None and redirect is not None:
+            self._apply_response(previous, redirect)
+        hop = _CdpHop(event["requestId"], event["request"]["url"], event["request"]["method"])
+        self.hops.append(hop)
+        self._by_id[hop.request_id].append(hop)
+
+    @staticmethod
+    def _apply_response(hop: _CdpHop, response: dict[str, Any]) -> None:
+        hop.status = response.get("status")
+        if response.get("fromServiceWorker"):
+            hop.served_from = "service-worker"
+        elif response.get("fromPrefetchCache"):
+            hop.served_from = "prefetch-cache"
+        elif response.get("fromDiskCache"):
+            hop.served_from = "disk-cache"
+
+    def _response(self, event: dict[str, Any]) -> None:
+        hop = self._current(event["requestId"])
+        if hop is not None:
+            self._apply_response(hop, event["response"])
+
+    def _served_from_cache(self, event: dict[str, Any]) -> None:
+        hop = self._current(event["requestId"])
+        if hop is not None and hop.served_from == "network":
+            hop.served_from = "memory-cache"
+
+    def _failed(self, event: dict[str, Any]) -> None:
+        hop = self._current(event["requestId"])
+        if hop is not None:
+            hop.failure = event.get("errorText") or event.get("blockedReason")
+
+    def _resolve(self) -> None:
+        """Pair ExtraInfo events with hops: Chromium sends them, in order, for network hops only."""
+        if self._resolved:
+            return
+        self._resolved = True
+        for request_id, hops in self._by_id.items():
+            network_hops = [h for h in hops if h.served_from in ("network", "service-worker")]
+            for hop, event in zip(network_hops, self._request_extra.get(request_id, []), strict=False):
+                hop.request_headers = [(str(k), str(v)) for k, v in event.get("headers", {}).items()]
+                for item in event.get("associatedCookies", []):
+                    reasons = item.get("blockedReasons") or []
+                    if reasons:
+                        cookie = item.get("cookie", {})
+                        hop.cookies_not_sent.append(
+                            CookieNotSent(
+                                name=cookie.get("name", "?"),
+                                domain=cookie.get("domain"),
+                                path=cookie.get("path"),
+                                reasons=[str(r) for r in reasons],
+                            )
+                        )
+            for hop, event in zip(network_hops, self._response_extra.get(request_id, []), strict=False):
+                for blocked in event.get("blockedCookies", []):
+                    line = str(blocked.get("cookieLine", ""))
+                    name = line.split("=", 1)[0].strip()
+                    hop.blocked_set_cookies.append((name, [str(r) for r in blocked.get("blockedReasons", [])]))
+                if hop.status is None and event.get("statusCode"):
+                    hop.status = int(event["statusCode"])
+
+    def take(self, method: str, url: str) -> _CdpHop | None:
+        """The first unmatched hop for this method and URL."""
+        self._resolve()
+        for hop in self.hops:
+            if not hop.matched and hop.method == method and hop.url == url:
+                hop.matched = True
+                return hop
+        return None
+
+    def unmatched(self) -> list[_CdpHop]:
+        """Hops Playwright never reported (Chromium can swallow a 401 navigation into a net error)."""
+        self._resolve()
+        return [hop for hop in self.hops if not hop.matched]
+
+
+def _clean_url(url: str, redactor: Redactor) -> str:
+    """Register credential-like query and fragment values, then redact the URL."""
+    parts = urlsplit(url)
+    for chunk in (parts.query, parts.fragment):
+        for name, value in parse_qsl(chunk, keep_blank_values=False):
+            if SECRET_NAMES.match(name):
+                redactor.add(value, searchable=len(value) >= 6)
+    return redactor.text(url)
+
+
+def _register_json_secrets(data: Any, redactor: Redactor) -> None:
+    """Token endpoints answer with JSON: every credential-named string in it is a secret."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, str) and SECRET_NAMES.match(str(key)):
+                redactor.add(value)
+            else:
+                _register_json_secrets(value, redactor)
+    elif isinstance(data, list):
+        for item in data:
+            _register_json_secrets(item, redactor)
+
+
+class Recorder:
+    """Captures one context's evidence; call `start()` once it exists and `finish()` before closing it."""
+
+    def __init__(
+        self,
+        context: BrowserContext,
+        *,
+        engine: Engine,
+        redactor: Redactor,
+        workdir: Path,
+        capture: bool,
+        site_origins: list[str],
+    ) -> None:
+        self.context = context
+        self.engine = engine
+        self.redactor = redactor
+        self.workdir = workdir
+        self.capture = capture
+        self.site_origins = site_origins
+        self.requests: list[Request] = []
+        self.failures: dict[int, str] = {}
+        self.pages: list[Page] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self._cdp: dict[int, _CdpNetwork] = {}
+        self.cdp_ok = False
+        self.notes: list[str] = []
+        self.before: StateSnapshot | None = None
+        self.raw_state: dict[str, Any] = {}  # the latest storage state, in memory only (raw values)
+
+    # -- subscription -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Snapshot the state the context starts with, then subscribe and start tracing."""
+        self.before = self._jar_snapshot("before")
+        if self.capture:
+            self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        self.context.on("request", self.requests.append)
+        self.context.on("requestfailed", self._request_failed)
+        self.context.on("page", self._attach_page)
+        for page in self.context.pages:
+            self._attach_page(page)
+
+    def _request_failed(self, request: Request) -> None:
+        self.failures[id(request)] = request.failure or "failed"
+
+    def _attach_page(self, page: Page) -> None:
+        if page in self.pages:
+            return
+        self.pages.append(page)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.page_errors.append(self.redactor.text(str(error))[:500]))
+        if self.engine == "chromium":
+            try:
+                session = self.context.new_cdp_session(page)
+                self._cdp[len(self.pages) - 1] = _CdpNetwork(session)
+                self.cdp_ok = True
+            except PlaywrightError as exc:
+                # Remote or non-Chromium-protocol browsers refuse CDP; Playwright's events remain.
+                self.notes.append(f"CDP unavailable ({str(exc).splitlines()[0]}): cache origin from Playwright only")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(self.redactor.text(message.text)[:500])
+
+    def page_index(self, page: Page) -> int:
+        return self.pages.index(page) if page in self.pages else 0
+
+    # -- snapshots --------------------------------------------------------------------------
+    def _jar_snapshot(self, taken: Literal["before", "after"]) -> StateSnapshot:
+        """Cookies and localStorage from Playwright's storage state (no navigation needed)."""
+        try:
+            state = self.context.storage_state()
+        except PlaywrightError as exc:
+            return StateSnapshot(taken=taken, note=f"storage state unreadable: {str(exc).splitlines()[0]}")
+        self.raw_state = state
+        cookies = []
+        for cookie in state.get("cookies", []):
+            value = cookie.get("value", "")
+            cookies.append(
+                CookieRecord(
+                    name=cookie["name"],
+                    value_fingerprint=self.redactor.add(value, searchable=len(value) >= 4),
+                    domain=cookie.get("domain", ""),
+                    path=cookie.get("path", "/"),
+                    expires=None if cookie.get("expires", -1) in (-1, None) else float(cookie["expires"]),
+                    http_only=bool(cookie.get("httpOnly")),
+                    secure=bool(cookie.get("secure")),
+                    same_site=cookie.get("sameSite"),
+                )
+            )
+        areas = []
+        for origin in state.get("origins", []):
+            local = {}
+            for item in origin.get("localStorage", []):
+                value = str(item.get("value", ""))
+                local[item["name"]] = self.redactor.add(value, searchable=len(value) >= 8) or ""
+            areas.append(StorageArea(origin=origin["origin"], local=local))
+        return StateSnapshot(taken=taken, cookies=cookies, storage=areas)
+
+    def _page_state(self) -> tuple[list[ServiceWorkerRecord], list[CacheStorageEntry], dict[str, dict[str, str]], list[str]]:
+        """Service workers, Cache API and sessionStorage, read from pages on the site's origins."""
+        workers: list[ServiceWorkerRecord] = []
+        entries: list[CacheStorageEntry] = []
+        sessions: dict[str, dict[str, str]] = {}
+        notes: list[str] = []
+        seen: set[str] = set()
+        for page in self.pages:
+            try:
+                if page.is_closed() or origin_of(page.url) not in self.site_origins:
+                    continue
+                if origin_of(page.url) in seen:
+                    continue
+                seen.add(origin_of(page.url))
+                data = page.evaluate(_PAGE_STATE_JS)
+            except PlaywrightError as exc:
+                notes.append(f"page state of {self.redactor.text(page.url)} unreadable: {str(exc).splitlines()[0]}")
+                continue
+            for sw in data["sw"]:
+                workers.append(ServiceWorkerRecord(scope=sw["scope"], script_url=sw["script"], state=sw["state"]))
+            for entry in data["caches"]:
+                entries.append(
+                    CacheStorageEntry(
+                        cache_name=entry["cache"],
+                        url=_clean_url(entry["url"], self.redactor),
+                        status=entry["status"],
+                        headers=self._response_headers([(str(k), str(v)) for k, v in entry["headers"]]),
+                    )
+                )
+            session = {}
+            for key, value in data["session"].items():
+                session[key] = self.redactor.add(str(value), searchable=len(str(value)) >= 8)
+            sessions[data["origin"]] = session
+            notes.extend(data["errors"])
+        if not seen:
+            notes.append("no page was left on the site's origin: service workers and Cache API not read")
+        return workers, entries, sessions, notes
+
+    # -- headers ----------------------------------------------------------------------------
+    def _request_headers(self, headers: list[Header]) -> list[Header]:
+        out: list[Header] = []
+        for name, value in headers:
+            lower = name.lower()
+            if lower in CREDENTIAL_HEADERS:
+                described = describe_authorization(value, self.redactor)
+                out.append((name, f"{described.scheme} {described.fingerprint}".strip()))
+            elif lower == "cookie":
+                pairs = [p.strip() for p in value.split(";") if p.strip()]
+                shown = []
+                for pair in pairs:
+                    cookie_name, _, cookie_value = pair.partition("=")
+                    shown.append(f"{cookie_name}={self.redactor.add(cookie_value, searchable=len(cookie_value) >= 4)}")
+                out.append((name, "; ".join(shown)))
+            else:
+                out.append((name, self.redactor.text(value)))
+        return out
+
+    def _response_headers(self, headers: list[Header]) -> list[Header]:
+        out: list[Header] = []
+        for name, value in headers:
+            if name.lower() == "set-cookie":
+                for line in value.split("\n"):  # Playwright joins repeated Set-Cookie with newlines
+                    parse_set_cookie(line, self.redactor)  # registers the value before redacting the line
+                    out.append((name, self.redactor.text(line)))
+            else:
+                out.append((name, self.redactor.text(value)))
+        return out
+
+    # -- exchanges --------------------------------------------------------------------------
+    def _exchange(self, index: int, request: Request, ids: dict[int, int], jwts: list[JwtRecord]) -> Exchange:
+        response = None
+        try:
+            response = request.response()
+        except PlaywrightError:
+            response = None
+        try:
+            raw_request_headers = [(h["name"], h["value"]) for h in request.headers_array()]
+        except PlaywrightError:
+            raw_request_headers = list(request.headers.items())
+        cdp_hop = None
+        page_index = 0
+        try:
+            frame_page = request.frame.page
+            page_index = self.page_index(frame_page)
+        except (PlaywrightError, AttributeError):
+            frame_page = None
+        network = self._cdp.get(page_index)
+        if network is not None:
+            cdp_hop = network.take(request.method, request.url)
+        if cdp_hop is not None and cdp_hop.request_headers:
+            # CDP's ExtraInfo headers are what went on the wire (Cookie included).
+            raw_request_headers = cdp_hop.request_headers
+        raw_response_headers: list[Header] = []
+        status = None
+        status_text = ""
+        sizes = None
+        if response is not None:
+            status = response.status
+            status_text = response.status_text
+            try:
+                raw_response_headers = [(h["name"], h["value"]) for h in response.headers_array()]
+            except PlaywrightError:
+                raw_response_headers = list(response.headers.items())
+            try:
+                sizes = dict(request.sizes())
+            except PlaywrightError:
+                sizes = None
+        elif cdp_hop is not None and cdp_hop.status is not None:
+            status = cdp_hop.status
+        timing = dict(request.timing)
+        served_from, signal = engines.served_from_playwright(
+            self.engine, bool(response and response.from_service_worker), timing, sizes
+        )
+        if cdp_hop is not None:
+            served_from, signal = cdp_hop.served_from, "chromium CDP"
+        server_date = parse_http_date(next((v for k, v in raw_response_headers if k.lower() == "date"), None))
+        authorization = None
+        for name, value in raw_request_headers:
+            if name.lower() == "authorization":
+                authorization = describe_authorization(value, self.redactor)
+                for token in find_jwts(value):
+                    record = decode_jwt(token, found_in="request header Authorization", redactor=self.redactor,
+                                        exchange_id=index, server_date=server_date)
+                    if record is not None:
+                        jwts.append(record)
+        cookies_sent: list[str] = []
+        for name, value in raw_request_headers:
+            if name.lower() == "cookie":
+                cookies_sent.extend(parse_cookie_header(value))
+        set_cookies: list[SetCookie] = []
+        blocked = dict(cdp_hop.blocked_set_cookies) if cdp_hop is not None else {}
+        for name, value in raw_response_headers:
+            if name.lower() != "set-cookie":
+                continue
+            for line in value.split("\n"):
+                parsed = parse_set_cookie(line, self.redactor)
+                if parsed is None:
+                    continue
+                if cdp_hop is not None:
+                    reasons = blocked.get(parsed.name, [])
+                    parsed = parsed.model_copy(update={"stored": not reasons, "blocked_reasons": reasons})
+                set_cookies.append(parsed)
+        started = None
+        if timing.get("startTime", 0) > 0:
+            started = datetime.fromtimestamp(timing["startTime"] / 1000, UTC)
+        duration = None
+        if timing.get("responseEnd", -1) > 0:
+            duration = round(timing["responseEnd"], 1)
+        failure = self.failures.get(id(request)) or (cdp_hop.failure if cdp_hop is not None else None)
+        excerpt = self._body_excerpt(request, response, status, raw_response_headers, index, server_date, jwts)
+        redirected_from = None
+        if request.redirected_from is not None:
+            redirected_from = ids.get(id(request.redirected_from))
+        try:
+            frame_url = _clean_url(request.frame.url, self.redactor)
+        except (PlaywrightError, AttributeError):
+            frame_url = None
+        return Exchange(
+            id=index,
+            method=request.method,
+            url=_clean_url(request.url, self.redactor),
+            resource_type=request.resource_type,
+            is_navigation=request.is_navigation_request(),
+            frame_url=frame_url,
+            page=page_index,
+            request_headers=self._request_headers(raw_request_headers),
+            status=status,
+            status_text=status_text,
+            response_headers=self._response_headers(raw_response_headers),
+            served_from=served_from,
+            served_from_signal=signal,
+            redirected_from=redirected_from,
+            started_at=started,
+            duration_ms=duration,
+            failure=failure,
+            authorization=authorization,
+            challenges=parse_challenge_headers(
+                [v for k, v in raw_response_headers if k.lower() == "www-authenticate"]
+            ),
+            proxy_challenges=parse_challenge_headers(
+                [v for k, v in raw_response_headers if k.lower() == "proxy-authenticate"]
+            ),
+            cookies_sent=cookies_sent,
+            cookies_not_sent=cdp_hop.cookies_not_sent if cdp_hop is not None else [],
+            set_cookies=set_cookies,
+            server_date=server_date,
+            body_excerpt=excerpt,
+        )
+
+    def _body_excerpt(
+        self,
+        request: Request,
+        response: Any,
+        status: int | None,
+        headers: list[Header],
+        index: int,
+        server_date: datetime | None,
+        jwts: list[JwtRecord],
+    ) -> str | None:
+        """A short, redacted excerpt of error and token bodies; every token in them is registered."""
+        if response is None or status is None or (300 <= status < 400):
+            return None
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        if not TEXTUAL.search(content_type):
+            return None
+        is_error = status >= 400
+        is_json = "json" in content_type.lower()
+        if not (is_error or is_json):
+            return None
+        try:
+            body = response.body()
+        except PlaywrightError:
+            return None
+        if len(body) > MAX_BODY:
+            return None
+        text = body.decode("utf-8", "replace")
+        if is_json:
+            try:
+                _register_json_secrets(json.loads(text), self.redactor)
+            except ValueError:
+                pass  # not JSON after all; the JWT scan below still applies
+        for token in find_jwts(text):
+            record = decode_jwt(token, found_in=f"response body of {request.method} {_clean_url(request.url, self.redactor)}",
+                                redactor=self.redactor, exchange_id=index, server_date=server_date)
+            if record is not None:
+                jwts.append(record)
+        if not is_error and not is_json:
+            return None
+        compact = " ".join(self.redactor.text(text).split())
+        return compact[:EXCERPT] or None
+
+    def protected_requests(self) -> list[Request]:
+        return list(self.requests)
+
+    def finish(self) -> tuple[list[Exchange], StateSnapshot, list[JwtRecord], list[str]]:
+        """Build the exchanges, the after-snapshot and the JWT list; call while the context is open."""
+        jwts: list[JwtRecord] = []
+        ids: dict[int, int] = {}
+        exchanges: list[Exchange] = []
+        for index, request in enumerate(list(self.requests)):
+            ids[id(request)] = index
+            exchanges.append(self._exchange(index, request, ids, jwts))
+        # Chromium may answer a 401 navigation with a net error and no Playwright response event;
+        # CDP still saw it, so it joins the record.
+        for network_index, network in self._cdp.items():
+            for hop in network.unmatched():
+                if hop.status is None and hop.failure is None:
+                    continue
+                exchanges.append(
+                    Exchange(
+                        id=len(exchanges), method=hop.method, url=_clean_url(hop.url, self.redactor),
+                        page=network_index, status=hop.status, served_from=hop.served_from,
+                        served_from_signal="chromium CDP (no Playwright event)", failure=hop.failure,
+                        request_headers=self._request_headers(hop.request_headers or []),
+                        cookies_not_sent=hop.cookies_not_sent,
+                    )
+                )
+        after = self._jar_snapshot("after")
+        workers, entries, sessions, notes = self._page_state()
+        storage = list(after.storage)
+        known = {area.origin for area in storage}
+        storage = [
+            area.model_copy(update={"session": sessions.get(area.origin, {})}) for area in storage
+        ] + [StorageArea(origin=o, session=s) for o, s in sessions.items() if o not in known]
+        after = after.model_copy(
+            update={"service_workers": workers, "cache_storage": entries, "storage": storage, "note": "; ".join(notes)}
+        )
+        latest_date = next((ex.server_date for ex in reversed(exchanges) if ex.server_date), None)
+        jwts.extend(self._state_jwts(latest_date))
+        return exchanges, after, jwts, self.notes
+
+    def _state_jwts(self, server_date: datetime | None) -> list[JwtRecord]:
+        """JWTs held in cookies and storage at the end of the run."""
+        found: list[JwtRecord] = []
+        state = self.raw_state
+        for cookie in state.get("cookies", []):
+            for token in find_jwts(cookie.get("value", "")):
+                record = decode_jwt(token, found_in=f"cookie {cookie['name']}", redactor=self.redactor,
+                                    server_date=server_date)
+                if record is not None:
+                    found.append(record)
+        for origin in state.get("origins", []):
+            for item in origin.get("localStorage", []):
+                for token in find_jwts(str(item.get("value", ""))):
+                    record = decode_jwt(token, found_in=f"localStorage {item['name']} ({origin['origin']})",
+                                        redactor=self.redactor, server_date=server_date)
+                    if record is not None:
+                        found.append(record)
+        return found
