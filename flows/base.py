@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from loginprobe.config.settings import Site
 from playwright.sync_api import Page
 
-from loginprobe.config.settings import Site
 from loginprobe.evidence import FlowKind
 
 LoginFn = Callable[[Page, Site], None]
@@ -57,4 +57,4 @@ def flow_for(site: Site) -> Flow:
 
 
 class FlowFailed(Exception):
-    """The login could not be performed (no form found, no redirect back...): a failed outcome, not a crash."""
+    """The login could not be performed (no form, no redirect back): a failed outcome, not a crash."""

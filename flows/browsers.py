@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from loginprobe.flows.engines import INSTALL_HINTS, LaunchRecipe, find_recipe
 from playwright.sync_api import Playwright
 
 from loginprobe.evidence import ENGINES, Engine, EngineStatus
-from loginprobe.flows.engines import INSTALL_HINTS, LaunchRecipe, find_recipe
 
 
 def discover(
@@ -16,14 +16,18 @@ def discover(
     """The status row of one engine and, when it can run, its launch recipe."""
     if remote:
         recipe = LaunchRecipe(engine, "remote (connect)", None, None, {})
-        return EngineStatus(engine=engine, available=True, launch=f"remote Playwright server {remote}"), recipe
+        return EngineStatus(
+            engine=engine, available=True, launch=f"remote Playwright server {remote}"
+        ), recipe
     try:
         managed = getattr(playwright, engine).executable_path
-    except Exception:  # noqa: BLE001 - Playwright raises plain Exception when it has no build for this host
+    except Exception:
         managed = None
     found = find_recipe(engine, managed, override)
     if isinstance(found, str):
-        status = EngineStatus(engine=engine, available=False, reason=found, install_hint=INSTALL_HINTS[engine])
+        status = EngineStatus(
+            engine=engine, available=False, reason=found, install_hint=INSTALL_HINTS[engine]
+        )
         return status, None
     status = EngineStatus(
         engine=engine, available=True, version=found.version, launch=found.how, executable=found.executable

@@ -128,7 +128,10 @@ def _system_recipe(engine: Engine, executable: str) -> LaunchRecipe | str:
     version = _version_of(executable)
     if engine == "chromium":
         return LaunchRecipe(
-            engine, "system executable", executable, version,
+            engine,
+            "system executable",
+            executable,
+            version,
             {"executable_path": executable, "args": list(CHROMIUM_ARGS)},
         )
     if engine == "firefox":
@@ -139,7 +142,10 @@ def _system_recipe(engine: Engine, executable: str) -> LaunchRecipe | str:
                 "the first release whose WebDriver BiDi Playwright can drive"
             )
         return LaunchRecipe(
-            engine, "system executable (BiDi channel)", executable, version,
+            engine,
+            "system executable (BiDi channel)",
+            executable,
+            version,
             {"executable_path": executable, "channel": "moz-firefox"},
         )
     return LaunchRecipe(engine, "system executable", executable, version, {"executable_path": executable})
@@ -163,7 +169,10 @@ def served_from_playwright(
 def run_cache_signal(engine: Engine, via_cdp: bool) -> str:
     """Describe, for the whole run, where served_from comes from."""
     if engine == "chromium" and via_cdp:
-        return "chromium CDP Network.responseReceived (fromDiskCache/fromServiceWorker/fromPrefetchCache) and requestServedFromCache"
+        return (
+            "chromium CDP Network.responseReceived (fromDiskCache/fromServiceWorker/fromPrefetchCache) "
+            "and requestServedFromCache"
+        )
     if engine == "firefox":
         return "firefox Playwright timing and header sizes (heuristic: BiDi fromCache is not exposed)"
     return "Playwright response.from_service_worker only"

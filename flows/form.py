@@ -3,11 +3,10 @@ including username-first forms that ask for the password on a second step."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
 from loginprobe.config.settings import Site
 from loginprobe.flows.base import FlowFailed, register
+from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 USERNAME_CANDIDATES = (
     "input[autocomplete='username']",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
-
 from loginprobe.config.settings import Site
 from loginprobe.flows.base import register
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 
 
 def http_credentials(site: Site) -> dict[str, Any]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 
+from loginprobe.config.settings import Site
+from loginprobe.flows.base import FlowFailed, register
+from loginprobe.flows.form import fill_login_form
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from loginprobe.config.settings import Site
 from loginprobe.evidence import origin_of
-from loginprobe.flows.base import FlowFailed, register
-from loginprobe.flows.form import fill_login_form
 
 
 @register("oidc")
@@ -27,5 +27,7 @@ def oidc_login(page: Page, site: Site) -> None:
     try:
         page.wait_for_url(re.compile("^" + re.escape(app_origin)), timeout=15_000)
     except PlaywrightTimeout:
-        raise FlowFailed(f"the identity provider never redirected back to {app_origin} (stuck on {page.url})") from None
+        raise FlowFailed(
+            f"the identity provider never redirected back to {app_origin} (stuck on {page.url})"
+        ) from None
     page.wait_for_load_state("load")

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from loginprobe.flows import engines
+from loginprobe.parsing import (
+    decode_jwt,
+    describe_authorization,
+    find_jwts,
+    parse_challenge_headers,
+    parse_cookie_header,
+    parse_http_date,
+    parse_set_cookie,
+)
 from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request
 from playwright.sync_api import Error as PlaywrightError
 
@@ -36,16 +45,6 @@ from loginprobe.evidence import (
     StateSnapshot,
     StorageArea,
     origin_of,
-)
-from loginprobe.flows import engines
-from loginprobe.parsing import (
-    decode_jwt,
-    describe_authorization,
-    find_jwts,
-    parse_challenge_headers,
-    parse_cookie_header,
-    parse_http_date,
-    parse_set_cookie,
 )
 from loginprobe.secrets import Redactor
 
@@ -115,8 +114,12 @@ class _CdpNetwork:
         session.on("Network.requestWillBeSent", self._will_be_sent)
         session.on("Network.responseReceived", self._response)
         session.on("Network.requestServedFromCache", self._served_from_cache)
-        session.on("Network.requestWillBeSentExtraInfo", lambda e: self._request_extra[e["requestId"]].append(e))
-        session.on("Network.responseReceivedExtraInfo", lambda e: self._response_extra[e["requestId"]].append(e))
+        session.on(
+            "Network.requestWillBeSentExtraInfo", lambda e: self._request_extra[e["requestId"]].append(e)
+        )
+        session.on(
+            "Network.responseReceivedExtraInfo", lambda e: self._response_extra[e["requestId"]].append(e)
+        )
         session.on("Network.loadingFailed", self._failed)
         session.send("Network.enable")
 
@@ -183,7 +186,9 @@ class _CdpNetwork:
                 for blocked in event.get("blockedCookies", []):
                     line = str(blocked.get("cookieLine", ""))
                     name = line.split("=", 1)[0].strip()
-                    hop.blocked_set_cookies.append((name, [str(r) for r in blocked.get("blockedReasons", [])]))
+                    hop.blocked_set_cookies.append(
+                        (name, [str(r) for r in blocked.get("blockedReasons", [])])
+                    )
                 if hop.status is None and event.get("statusCode"):
                     hop.status = int(event["statusCode"])
 
@@ -234,14 +239,12 @@ class Recorder:
         *,
         engine: Engine,
         redactor: Redactor,
-        workdir: Path,
         capture: bool,
         site_origins: list[str],
     ) -> None:
         self.context = context
         self.engine = engine
         self.redactor = redactor
-        self.workdir = workdir
         self.capture = capture
         self.site_origins = site_origins
         self.requests: list[Request] = []
@@ -283,7 +286,9 @@ class Recorder:
                 self.cdp_ok = True
             except PlaywrightError as exc:
                 # Remote or non-Chromium-protocol browsers refuse CDP; Playwright's events remain.
-                self.notes.append(f"CDP unavailable ({str(exc).splitlines()[0]}): cache origin from Playwright only")
+                self.notes.append(
+                    f"CDP unavailable ({str(exc).splitlines()[0]}): cache origin from Playwright only"
+                )
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -324,7 +329,9 @@ class Recorder:
             areas.append(StorageArea(origin=origin["origin"], local=local))
         return StateSnapshot(taken=taken, cookies=cookies, storage=areas)
 
-    def _page_state(self) -> tuple[list[ServiceWorkerRecord], list[CacheStorageEntry], dict[str, dict[str, str]], list[str]]:
+    def _page_state(
+        self,
+    ) -> tuple[list[ServiceWorkerRecord], list[CacheStorageEntry], dict[str, dict[str, str]], list[str]]:
         """Service workers, Cache API and sessionStorage, read from pages on the site's origins."""
         workers: list[ServiceWorkerRecord] = []
         entries: list[CacheStorageEntry] = []
@@ -340,10 +347,14 @@ class Recorder:
                 seen.add(origin_of(page.url))
                 data = page.evaluate(_PAGE_STATE_JS)
             except PlaywrightError as exc:
-                notes.append(f"page state of {self.redactor.text(page.url)} unreadable: {str(exc).splitlines()[0]}")
+                notes.append(
+                    f"page state of {self.redactor.text(page.url)} unreadable: {str(exc).splitlines()[0]}"
+                )
                 continue
             for sw in data["sw"]:
-                workers.append(ServiceWorkerRecord(scope=sw["scope"], script_url=sw["script"], state=sw["state"]))
+                workers.append(
+                    ServiceWorkerRecord(scope=sw["scope"], script_url=sw["script"], state=sw["state"])
+                )
             for entry in data["caches"]:
                 entries.append(
                     CacheStorageEntry(
@@ -375,7 +386,9 @@ class Recorder:
                 shown = []
                 for pair in pairs:
                     cookie_name, _, cookie_value = pair.partition("=")
-                    shown.append(f"{cookie_name}={self.redactor.add(cookie_value, searchable=len(cookie_value) >= 4)}")
+                    shown.append(
+                        f"{cookie_name}={self.redactor.add(cookie_value, searchable=len(cookie_value) >= 4)}"
+                    )
                 out.append((name, "; ".join(shown)))
             else:
                 out.append((name, self.redactor.text(value)))
@@ -445,8 +458,13 @@ class Recorder:
             if name.lower() == "authorization":
                 authorization = describe_authorization(value, self.redactor)
                 for token in find_jwts(value):
-                    record = decode_jwt(token, found_in="request header Authorization", redactor=self.redactor,
-                                        exchange_id=index, server_date=server_date)
+                    record = decode_jwt(
+                        token,
+                        found_in="request header Authorization",
+                        redactor=self.redactor,
+                        exchange_id=index,
+                        server_date=server_date,
+                    )
                     if record is not None:
                         jwts.append(record)
         cookies_sent: list[str] = []
@@ -473,7 +491,9 @@ class Recorder:
         if timing.get("responseEnd", -1) > 0:
             duration = round(timing["responseEnd"], 1)
         failure = self.failures.get(id(request)) or (cdp_hop.failure if cdp_hop is not None else None)
-        excerpt = self._body_excerpt(request, response, status, raw_response_headers, index, server_date, jwts)
+        excerpt = self._body_excerpt(
+            request, response, status, raw_response_headers, index, server_date, jwts
+        )
         redirected_from = None
         if request.redirected_from is not None:
             redirected_from = ids.get(id(request.redirected_from))
@@ -546,8 +566,13 @@ class Recorder:
             except ValueError:
                 pass  # not JSON after all; the JWT scan below still applies
         for token in find_jwts(text):
-            record = decode_jwt(token, found_in=f"response body of {request.method} {_clean_url(request.url, self.redactor)}",
-                                redactor=self.redactor, exchange_id=index, server_date=server_date)
+            record = decode_jwt(
+                token,
+                found_in=f"response body of {request.method} {_clean_url(request.url, self.redactor)}",
+                redactor=self.redactor,
+                exchange_id=index,
+                server_date=server_date,
+            )
             if record is not None:
                 jwts.append(record)
         if not is_error and not is_json:
@@ -574,9 +599,14 @@ class Recorder:
                     continue
                 exchanges.append(
                     Exchange(
-                        id=len(exchanges), method=hop.method, url=_clean_url(hop.url, self.redactor),
-                        page=network_index, status=hop.status, served_from=hop.served_from,
-                        served_from_signal="chromium CDP (no Playwright event)", failure=hop.failure,
+                        id=len(exchanges),
+                        method=hop.method,
+                        url=_clean_url(hop.url, self.redactor),
+                        page=network_index,
+                        status=hop.status,
+                        served_from=hop.served_from,
+                        served_from_signal="chromium CDP (no Playwright event)",
+                        failure=hop.failure,
                         request_headers=self._request_headers(hop.request_headers or []),
                         cookies_not_sent=hop.cookies_not_sent,
                     )
@@ -585,11 +615,16 @@ class Recorder:
         workers, entries, sessions, notes = self._page_state()
         storage = list(after.storage)
         known = {area.origin for area in storage}
-        storage = [
-            area.model_copy(update={"session": sessions.get(area.origin, {})}) for area in storage
-        ] + [StorageArea(origin=o, session=s) for o, s in sessions.items() if o not in known]
+        storage = [area.model_copy(update={"session": sessions.get(area.origin, {})}) for area in storage] + [
+            StorageArea(origin=o, session=s) for o, s in sessions.items() if o not in known
+        ]
         after = after.model_copy(
-            update={"service_workers": workers, "cache_storage": entries, "storage": storage, "note": "; ".join(notes)}
+            update={
+                "service_workers": workers,
+                "cache_storage": entries,
+                "storage": storage,
+                "note": "; ".join(notes),
+            }
         )
         latest_date = next((ex.server_date for ex in reversed(exchanges) if ex.server_date), None)
         jwts.extend(self._state_jwts(latest_date))
@@ -601,15 +636,23 @@ class Recorder:
         state = self.raw_state
         for cookie in state.get("cookies", []):
             for token in find_jwts(cookie.get("value", "")):
-                record = decode_jwt(token, found_in=f"cookie {cookie['name']}", redactor=self.redactor,
-                                    server_date=server_date)
+                record = decode_jwt(
+                    token,
+                    found_in=f"cookie {cookie['name']}",
+                    redactor=self.redactor,
+                    server_date=server_date,
+                )
                 if record is not None:
                     found.append(record)
         for origin in state.get("origins", []):
             for item in origin.get("localStorage", []):
                 for token in find_jwts(str(item.get("value", ""))):
-                    record = decode_jwt(token, found_in=f"localStorage {item['name']} ({origin['origin']})",
-                                        redactor=self.redactor, server_date=server_date)
+                    record = decode_jwt(
+                        token,
+                        found_in=f"localStorage {item['name']} ({origin['origin']})",
+                        redactor=self.redactor,
+                        server_date=server_date,
+                    )
                     if record is not None:
                         found.append(record)
         return found

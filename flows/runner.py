@@ -8,42 +8,34 @@ in one lane becomes a `SkippedRun` with its reason and never touches the other l
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, sync_playwright
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from loginprobe.config.settings import Settings, Site
+from loginprobe.flows import profiles
+from loginprobe.flows.base import flow_for
+from loginprobe.flows.browsers import discover
+from loginprobe.flows.engines import LaunchRecipe
+from loginprobe.flows.probe import Probe, first_line, is_crash
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
 from loginprobe.evidence import (
     Ablation,
     Artifacts,
     Engine,
     EngineStatus,
-    Exchange,
-    Expectations,
     Mode,
     Outcome,
     RunEvidence,
     SkippedRun,
-    StateSnapshot,
-    origin_of,
 )
-from loginprobe.flows import engines, profiles
-from loginprobe.flows.base import FlowFailed, flow_for
-from loginprobe.flows.browsers import discover
-from loginprobe.flows.engines import LaunchRecipe
-from loginprobe.flows.recorder import Recorder
 from loginprobe.secrets import Redactor
 
 TRANSPLANTS: tuple[Ablation, ...] = ("only-cookies", "only-storage")
@@ -90,27 +82,6 @@ class _Lane:
 
 
 ProgressFn = Callable[[RunSpec, str], None]  # (spec, "start" | "done" | "skipped")
-
-
-def _same_resource(url: str, target: str) -> bool:
-    """Same origin and path; the query only counts when the target names one."""
-    a, b = urlsplit(url), urlsplit(target)
-    if (a.scheme, a.netloc, a.path or "/") != (b.scheme, b.netloc, b.path or "/"):
-        return False
-    return not b.query or a.query == b.query
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _is_crash(exc: PlaywrightError) -> bool:
-    message = str(exc)
-    return any(
-        marker in message
-        for marker in ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")
-    )
 
 
 class Runner:
@@ -172,7 +143,10 @@ class Runner:
         with self._lock:
             if engine not in self._recipes:
                 status, recipe = discover(
-                    playwright, engine, self.settings.executables.get(engine), self.settings.connect.get(engine)
+                    playwright,
+                    engine,
+                    self.settings.executables.get(engine),
+                    self.settings.connect.get(engine),
                 )
                 self.engines[engine] = status
                 self._recipes[engine] = recipe
@@ -195,7 +169,9 @@ class Runner:
                         try:
                             browser = self._launch(playwright, recipe)
                         except PlaywrightError as exc:
-                            out.append(self._skip(spec, f"{lane.engine} failed to launch: {_first_line(exc)}", True))
+                            out.append(
+                                self._skip(spec, f"{lane.engine} failed to launch: {first_line(exc)}", True)
+                            )
                             browser = None
                             continue
                     self.progress(spec, "start")
@@ -210,7 +186,7 @@ class Runner:
         except PlaywrightError as exc:  # the driver itself failed to start or died
             done = {r.spec.run_id for r in out}
             out.extend(
-                self._skip(spec, f"Playwright driver failed: {_first_line(exc)}", True)
+                self._skip(spec, f"Playwright driver failed: {first_line(exc)}", True)
                 for spec in lane.specs
                 if spec.run_id not in done
             )
@@ -235,10 +211,12 @@ class Runner:
             return RunResult(spec, evidence=self._run_one(playwright, recipe, spec, browser))
         except PlaywrightError as exc:
             if spec.mode == "persisted" and not spec.shares_browser and "launch" in str(exc).lower():
-                return self._skip(spec, f"{spec.engine} failed to launch: {_first_line(exc)}", True)
-            if _is_crash(exc):
-                return self._skip(spec, f"{spec.engine} crashed or was closed during the run: {_first_line(exc)}", True)
-            return self._skip(spec, f"{spec.engine} failed: {_first_line(exc)}", True)
+                return self._skip(spec, f"{spec.engine} failed to launch: {first_line(exc)}", True)
+            if is_crash(exc):
+                return self._skip(
+                    spec, f"{spec.engine} crashed or was closed during the run: {first_line(exc)}", True
+                )
+            return self._skip(spec, f"{spec.engine} failed: {first_line(exc)}", True)
         except _NotPossible as exc:
             return self._skip(spec, str(exc))
 
@@ -258,7 +236,12 @@ class Runner:
         return options
 
     def _open_context(
-        self, playwright: Playwright, recipe: LaunchRecipe, spec: RunSpec, browser: Browser | None, run_dir: Path
+        self,
+        playwright: Playwright,
+        recipe: LaunchRecipe,
+        spec: RunSpec,
+        browser: Browser | None,
+        run_dir: Path,
     ) -> tuple[BrowserContext, list[str], Path | None]:
         """The context for this spec, notes about how it was prepared, and the profile copy used."""
         site, notes = spec.site, []
@@ -294,8 +277,10 @@ class Runner:
                 self._pending_commits.append((copy, root))
         if spec.ablation == "no-cache":
             removed = profiles.strip_cache(copy, spec.engine)
-            notes.append("profile copy without HTTP cache, service workers and Cache API"
-                         + (f" (removed {', '.join(removed)})" if removed else " (none was on disk)"))
+            notes.append(
+                "profile copy without HTTP cache, service workers and Cache API"
+                + (f" (removed {', '.join(removed)})" if removed else " (none was on disk)")
+            )
         launch = recipe.launch_options(proxy=self.settings.proxy is not None)
         browser_type = getattr(playwright, spec.engine)
         context = browser_type.launch_persistent_context(
@@ -311,163 +296,46 @@ class Runner:
     ) -> RunEvidence:
         site, settings = spec.site, self.settings
         run_dir = Path(tempfile.mkdtemp(prefix=f"{spec.run_id}-", dir=self.workdir))
-        started = datetime.now(UTC)
         context, notes, copy = self._open_context(playwright, recipe, spec, browser, run_dir)
-        version = browser.version if browser is not None else (context.browser.version if context.browser else "")
-        timeout_ms = settings.timeout * 1000
-        context.set_default_timeout(timeout_ms)
-        context.set_default_navigation_timeout(timeout_ms)
-        origins = sorted({origin_of(site.url), origin_of(site.target)})
-        recorder = Recorder(
-            context, engine=spec.engine, redactor=self.redactor, workdir=run_dir,
-            capture=settings.capture, site_origins=origins,
-        )
-        recorder.start()
+        if browser is not None:
+            version = browser.version
+        else:
+            version = context.browser.version if context.browser is not None else ""
+        self._record_version(spec.engine, version)
+        probe = Probe(context, site, spec.engine, self.redactor, settings.timeout, settings.capture)
+        recorder = probe.start()
         if spec.mode == "persisted" and spec.ablation is None:
             with self._lock:
                 self.profile_states[(site.name, spec.engine)] = dict(recorder.raw_state)
-        page = context.pages[0] if context.pages else context.new_page()
-        flow_error = self._perform(page, spec)
-        page = self._live_page(context, page)
-        self._ensure_protected_request(page, recorder, site)
-        selector_ok = self._selector_visible(page, site)
-        exchanges, after, jwts, recorder_notes = recorder.finish()
-        outcome = self._outcome(site, exchanges, flow_error, selector_ok)
-        artifacts = self._close(context, page, recorder, run_dir, outcome, spec)
+        exchanges, after, outcome, recorder_notes = probe.run()
+        assert probe.page is not None
+        artifacts = self._close(context, probe.page, outcome, run_dir, spec)
         if copy is not None and settings.update_profile and spec.ablation is None and not spec.via_proxy:
             with self._lock:
                 self._pending_commits.append((copy, profiles.profile_root(settings, site, spec.engine)))
-        return RunEvidence(
+        return probe.evidence(
             run_id=spec.run_id,
-            site=site.name,
-            engine=spec.engine,
-            engine_version=version,
-            launch=recipe.how if not settings.connect.get(spec.engine) else "remote (connect)",
             mode=spec.mode,
-            ablation=spec.ablation,
-            via_proxy=spec.via_proxy,
-            started_at=started,
-            finished_at=datetime.now(UTC),
-            expectations=Expectations(
-                flow=site.flow,
-                protected_url=self.redactor.text(site.target),
-                start_url=self.redactor.text(site.url),
-                audience=site.audience,
-                issuer=site.issuer,
-                api_key_name=(site.token.name or ("X-API-Key" if site.token.location == "header" else "api_key"))
-                if site.flow == "api-key" else None,
-                api_key_location=site.token.location if site.flow == "api-key" else None,
-                credentials_configured=site.credentials.configured(),
-                proxy=self.redactor.text(settings.proxy) if spec.via_proxy and settings.proxy else None,
-            ),
             exchanges=exchanges,
-            before=recorder.before or StateSnapshot(taken="before"),
             after=after,
-            jwts=jwts,
-            console_errors=recorder.console_errors,
-            page_errors=recorder.page_errors,
             outcome=outcome,
             artifacts=artifacts,
-            cache_signal=engines.run_cache_signal(spec.engine, recorder.cdp_ok),
-            engine_notes=[*engines.engine_notes(spec.engine, recipe.how, site.flow), *notes, *recorder_notes],
+            engine_version=version,
+            launch=recipe.how,
+            notes=[*notes, *recorder_notes],
+            ablation=spec.ablation,
+            via_proxy=spec.via_proxy,
+            proxy=settings.proxy if spec.via_proxy else None,
         )
 
-    def _perform(self, page: Page, spec: RunSpec) -> str | None:
-        """Run the flow; a failure of the login itself is returned as a reason, not raised."""
-        try:
-            flow_for(spec.site).login(page, spec.site)
-        except FlowFailed as exc:
-            return self.redactor.text(str(exc))
-        except PlaywrightTimeout as exc:
-            return self.redactor.text(f"timed out after {self.settings.timeout:g} s: {_first_line(exc)}")
-        except PlaywrightError as exc:
-            if _is_crash(exc):
-                raise
-            return self.redactor.text(f"the flow stopped: {_first_line(exc)}")
-        return None
-
-    @staticmethod
-    def _live_page(context: BrowserContext, page: Page) -> Page:
-        if not page.is_closed():
-            return page
-        open_pages = [p for p in context.pages if not p.is_closed()]
-        return open_pages[-1] if open_pages else context.new_page()
-
-    def _ensure_protected_request(self, page: Page, recorder: Recorder, site: Site) -> None:
-        """If the flow never touched the protected resource, give the page a moment, then open it."""
-        def seen() -> bool:
-            return any(_same_resource(r.url, site.target) for r in recorder.requests)
-
-        if seen():
-            return
-        try:
-            page.wait_for_load_state("networkidle", timeout=3_000)
-        except PlaywrightError:
-            pass  # a page that never idles still gets its protected request below
-        if seen():
-            return
-        try:
-            page.goto(site.target)
-        except PlaywrightError:
-            pass  # Chromium raises on some 401s; the response (or failure) is in the record
-
-    @staticmethod
-    def _selector_visible(page: Page, site: Site) -> bool | None:
-        if not site.success.selector:
-            return None
-        try:
-            return page.locator(site.success.selector).first.is_visible()
-        except PlaywrightError:
-            return False
-
-    def _outcome(
-        self, site: Site, exchanges: list[Exchange], flow_error: str | None, selector_ok: bool | None
-    ) -> Outcome:
-        """Success is decided by the protected resource alone."""
-        target = self.redactor.text(site.target)
-        candidates = [ex for ex in exchanges if _same_resource(ex.url, target)]
-        suffix = f" (the flow reported: {flow_error})" if flow_error else ""
-        if not candidates:
-            reason = f"the protected URL {target} was never requested{suffix}"
-            return Outcome(success=False, reason=reason)
-        final = candidates[-1]
-        for _ in range(20):  # follow the redirect chain to its last hop
-            following = next((ex for ex in exchanges if ex.redirected_from == final.id), None)
-            if following is None:
-                break
-            final = following
-        where = f"{final.method} {final.url}"
-        if final.status is None:
-            return Outcome(
-                success=False, reason=f"{where} got no response: {final.failure or 'unknown error'}{suffix}",
-                final_url=final.url, protected_exchange=final.id,
-            )
-        problems = []
-        if final.status not in site.success.status:
-            problems.append(f"answered {final.status}")
-        if site.success.url_pattern:
-            if not re.search(site.success.url_pattern, final.url):
-                problems.append(f"ended at {final.url}, which does not match {site.success.url_pattern!r}")
-        elif final.id != candidates[-1].id and not _same_resource(final.url, target):
-            problems.append(f"was redirected to {final.url}")
-        if selector_ok is False:
-            problems.append(f"does not show {site.success.selector!r}")
-        if problems:
-            start = exchanges[candidates[-1].id] if candidates[-1].id < len(exchanges) else final
-            return Outcome(
-                success=False,
-                status=final.status,
-                reason=f"{start.method} {start.url} " + " and ".join(problems) + suffix,
-                final_url=final.url,
-                protected_exchange=final.id,
-            )
-        return Outcome(
-            success=True, status=final.status, reason=f"{where} answered {final.status}",
-            final_url=final.url, protected_exchange=final.id,
-        )
+    def _record_version(self, engine: Engine, version: str) -> None:
+        with self._lock:
+            status = self.engines.get(engine)
+            if status is not None and not status.version and version:
+                self.engines[engine] = status.model_copy(update={"version": version})
 
     def _close(
-        self, context: BrowserContext, page: Page, recorder: Recorder, run_dir: Path, outcome: Outcome, spec: RunSpec
+        self, context: BrowserContext, page: Page, outcome: Outcome, run_dir: Path, spec: RunSpec
     ) -> Artifacts:
         """Stop tracing, close (which writes the HAR), redact, and move artifacts into the report."""
         screenshot = None
@@ -491,7 +359,9 @@ class Runner:
         har = "network.har" if (run_dir / "network.har").exists() else None
         return self._publish(run_dir, spec, trace, har, screenshot)
 
-    def _publish(self, run_dir: Path, spec: RunSpec, trace: str | None, har: str | None, shot: str | None) -> Artifacts:
+    def _publish(
+        self, run_dir: Path, spec: RunSpec, trace: str | None, har: str | None, shot: str | None
+    ) -> Artifacts:
         """Redact in the private work folder, then move into the report folder."""
         from loginprobe.reports.redact import redact_artifacts
 

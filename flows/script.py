@@ -8,8 +8,9 @@ import sys
 from typing import Any
 
 from loginprobe.config.settings import Site
-from loginprobe.errors import ConfigError
 from loginprobe.flows.base import Flow, _no_options
+
+from loginprobe.errors import ConfigError
 
 
 def load_script_flow(site: Site) -> Flow:
@@ -24,7 +25,9 @@ def load_script_flow(site: Site) -> Flow:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # any error in user code at import time is the user's config problem
-        raise ConfigError(f"sites.{site.name}.script: {path} failed to import: {type(exc).__name__}: {exc}") from None
+        raise ConfigError(
+            f"sites.{site.name}.script: {path} failed to import: {type(exc).__name__}: {exc}"
+        ) from None
     sys.modules.setdefault(module_name, module)
     login = getattr(module, "login", None)
     if not callable(login):

@@ -14,7 +14,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from loginprobe import __version__
 from loginprobe.errors import ConfigError, LoginprobeError
@@ -29,17 +36,27 @@ app = typer.Typer(
 console = Console(stderr=False)
 errors = Console(stderr=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with [[sites]] and options.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML file with [[sites]] and options.")
+]
 BrowserOpt = Annotated[
     list[str] | None,
-    typer.Option("--browser", "-b", help=f"Engine to run (repeatable): {', '.join(ENGINES)}. Default: all three."),
+    typer.Option(
+        "--browser", "-b", help=f"Engine to run (repeatable): {', '.join(ENGINES)}. Default: all three."
+    ),
 ]
 ModeOpt = Annotated[
     list[str] | None,
-    typer.Option("--mode", "-m", help=f"Context mode (repeatable): {', '.join(MODES)}. Default: fresh and persisted."),
+    typer.Option(
+        "--mode", "-m", help=f"Context mode (repeatable): {', '.join(MODES)}. Default: fresh and persisted."
+    ),
 ]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Folder for reports (default ./reports).")]
-WorkersOpt = Annotated[int | None, typer.Option("--workers", "-w", help="Browsers running at once (default 4).")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Folder for reports (default ./reports).")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", "-w", help="Browsers running at once (default 4).")
+]
 
 
 def _fail(exc: LoginprobeError) -> typer.Exit:
@@ -54,27 +71,49 @@ def _parse_pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
     for value in values:
         engine, sep, rest = value.partition("=")
         if not sep or engine not in ENGINES:
-            raise ConfigError(f"{flag}: expected ENGINE=VALUE with ENGINE one of {', '.join(ENGINES)}, got {value!r}")
+            raise ConfigError(
+                f"{flag}: expected ENGINE=VALUE with ENGINE one of {', '.join(ENGINES)}, got {value!r}"
+            )
         pairs[engine] = rest
     return pairs
 
 
 def _site_from_flags(
-    url: str | None, flow: str | None, protected_url: str | None, username: str | None,
-    password_env: str | None, token_env: str | None, api_key_env: str | None, script: Path | None, name: str | None,
+    url: str | None,
+    flow: str | None,
+    protected_url: str | None,
+    username: str | None,
+    password_env: str | None,
+    token_env: str | None,
+    api_key_env: str | None,
+    script: Path | None,
+    name: str | None,
 ) -> list[dict[str, Any]] | None:
     if url is None:
-        if any(v is not None for v in (flow, protected_url, username, password_env, token_env, api_key_env, script)):
-            raise ConfigError("--flow, --protected-url and the credential flags describe a site: give --url too")
+        if any(
+            v is not None
+            for v in (flow, protected_url, username, password_env, token_env, api_key_env, script)
+        ):
+            raise ConfigError(
+                "--flow, --protected-url and the credential flags describe a site: give --url too"
+            )
         return None
     credentials = {
         key: value
         for key, value in {
-            "username": username, "password_env": password_env, "token_env": token_env, "api_key_env": api_key_env,
+            "username": username,
+            "password_env": password_env,
+            "token_env": token_env,
+            "api_key_env": api_key_env,
         }.items()
         if value is not None
     }
-    site: dict[str, Any] = {"name": name or "site", "url": url, "flow": flow or "form", "credentials": credentials}
+    site: dict[str, Any] = {
+        "name": name or "site",
+        "url": url,
+        "flow": flow or "form",
+        "credentials": credentials,
+    }
     if protected_url:
         site["protected_url"] = protected_url
     if script:
@@ -87,8 +126,14 @@ class _LiveProgress:
 
     def __init__(self, total: int, enabled: bool) -> None:
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=errors, transient=True, disable=not enabled,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+            disable=not enabled,
         )
         self.task = self.progress.add_task("starting browsers", total=total)
         self.lock = threading.Lock()
@@ -114,7 +159,9 @@ def _run(settings: Any) -> int:
     github_outputs(outcome.report, os.environ)
     console.print(f"report: {outcome.folder / 'report.html'}", highlight=False)
     for site in outcome.unreachable:
-        errors.print(f"loginprobe: TargetUnreachable: {site} gave no HTTP response in any browser", highlight=False)
+        errors.print(
+            f"loginprobe: TargetUnreachable: {site} gave no HTTP response in any browser", highlight=False
+        )
     return outcome.exit_code
 
 
@@ -125,26 +172,48 @@ def check(
     flow: Annotated[str | None, typer.Option(help=f"Flow of --url: {', '.join(FLOW_KINDS)}.")] = None,
     protected_url: Annotated[str | None, typer.Option(help="URL whose status decides success.")] = None,
     username: Annotated[str | None, typer.Option(help="Username for --url.")] = None,
-    password_env: Annotated[str | None, typer.Option(help="Name of the env variable holding the password.")] = None,
-    token_env: Annotated[str | None, typer.Option(help="Name of the env variable holding the bearer token.")] = None,
-    api_key_env: Annotated[str | None, typer.Option(help="Name of the env variable holding the API key.")] = None,
-    script: Annotated[Path | None, typer.Option(help="Python file defining login(page, site), for --flow script.")] = None,
+    password_env: Annotated[
+        str | None, typer.Option(help="Name of the env variable holding the password.")
+    ] = None,
+    token_env: Annotated[
+        str | None, typer.Option(help="Name of the env variable holding the bearer token.")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Name of the env variable holding the API key.")
+    ] = None,
+    script: Annotated[
+        Path | None, typer.Option(help="Python file defining login(page, site), for --flow script.")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Name of the --url site in reports.")] = None,
     browser: BrowserOpt = None,
     mode: ModeOpt = None,
     output: OutputOpt = None,
     workers: WorkersOpt = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds a login may take (default 30).")] = None,
-    proxy: Annotated[str | None, typer.Option(help="Also run every login through this proxy and compare.")] = None,
-    connect: Annotated[list[str] | None, typer.Option(help="ENGINE=ws://... run an engine on a Playwright server.")] = None,
+    proxy: Annotated[
+        str | None, typer.Option(help="Also run every login through this proxy and compare.")
+    ] = None,
+    connect: Annotated[
+        list[str] | None, typer.Option(help="ENGINE=ws://... run an engine on a Playwright server.")
+    ] = None,
     executable: Annotated[list[str] | None, typer.Option(help="ENGINE=PATH browser binary to use.")] = None,
-    shard: Annotated[str | None, typer.Option(help="i/n: run only this shard of site x engine pairs.")] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="i/n: run only this shard of site x engine pairs.")
+    ] = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser windows.")] = False,
-    ignore_https_errors: Annotated[bool, typer.Option("--ignore-https-errors", help="Accept bad TLS certificates.")] = False,
-    no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep secrets in artifacts (local debugging only).")] = False,
+    ignore_https_errors: Annotated[
+        bool, typer.Option("--ignore-https-errors", help="Accept bad TLS certificates.")
+    ] = False,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Keep secrets in artifacts (local debugging only).")
+    ] = False,
     no_ablate: Annotated[bool, typer.Option("--no-ablate", help="Skip differential re-runs.")] = False,
-    no_capture: Annotated[bool, typer.Option("--no-capture", help="No trace/HAR/screenshot (benchmarking).")] = False,
-    update_profile: Annotated[bool, typer.Option("--update-profile", help="Write the persisted run back to the profile.")] = False,
+    no_capture: Annotated[
+        bool, typer.Option("--no-capture", help="No trace/HAR/screenshot (benchmarking).")
+    ] = False,
+    update_profile: Annotated[
+        bool, typer.Option("--update-profile", help="Write the persisted run back to the profile.")
+    ] = False,
 ) -> None:
     """Run each site's login in every browser and mode, diagnose failures, write a report."""
     from loginprobe.config.settings import load_settings
@@ -152,13 +221,24 @@ def check(
     try:
         settings = load_settings(
             config,
-            sites=_site_from_flags(url, flow, protected_url, username, password_env, token_env, api_key_env, script, name),
-            browsers=browser, modes=mode, output=output, workers=workers, timeout=timeout, proxy=proxy,
-            connect=_parse_pairs(connect, "--connect"), executables=_parse_pairs(executable, "--executable"),
-            shard=shard, headless=False if headed else None,
+            sites=_site_from_flags(
+                url, flow, protected_url, username, password_env, token_env, api_key_env, script, name
+            ),
+            browsers=browser,
+            modes=mode,
+            output=output,
+            workers=workers,
+            timeout=timeout,
+            proxy=proxy,
+            connect=_parse_pairs(connect, "--connect"),
+            executables=_parse_pairs(executable, "--executable"),
+            shard=shard,
+            headless=False if headed else None,
             ignore_https_errors=True if ignore_https_errors else None,
-            redact=False if no_redact else None, ablate=False if no_ablate else None,
-            capture=False if no_capture else None, update_profile=True if update_profile else None,
+            redact=False if no_redact else None,
+            ablate=False if no_ablate else None,
+            capture=False if no_capture else None,
+            update_profile=True if update_profile else None,
         )
         code = _run(settings)
     except LoginprobeError as exc:

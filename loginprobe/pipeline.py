@@ -16,7 +16,7 @@ from loginprobe.config.settings import Settings
 from loginprobe.errors import ConfigError, OutputError
 from loginprobe.evidence import ENGINES, EngineStatus, RunEvidence, SkippedRun
 from loginprobe.flows.base import flow_for
-from loginprobe.flows.runner import TRANSPLANTS, ProgressFn, RunResult, Runner, RunSpec
+from loginprobe.flows.runner import TRANSPLANTS, ProgressFn, Runner, RunResult, RunSpec
 from loginprobe.report import Report
 from loginprobe.secrets import Redactor
 
@@ -180,7 +180,8 @@ def run_check(
     if on_report is not None:
         on_report(report, folder)
     unreachable = [
-        site for site in report.sites
+        site
+        for site in report.sites
         if (site_runs := [r for r in runs if r.site == site and r.ablation is None])
         and all(all(ex.status is None for ex in r.exchanges) for r in site_runs)
     ]

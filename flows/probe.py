@@ -1,0 +1,256 @@
+"""Drive one open browser context through a site's flow and judge the outcome from the protected
+resource. Shared by the runner (its own contexts) and the pytest plugin (pytest-playwright's)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from loginprobe.config.settings import Site
+from loginprobe.flows import engines
+from loginprobe.flows.base import FlowFailed, flow_for
+from loginprobe.flows.recorder import Recorder
+from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from loginprobe.evidence import (
+    Artifacts,
+    Engine,
+    Exchange,
+    Expectations,
+    JwtRecord,
+    Mode,
+    Outcome,
+    RunEvidence,
+    StateSnapshot,
+    origin_of,
+)
+from loginprobe.secrets import Redactor
+
+CRASH_MARKERS = ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def is_crash(exc: PlaywrightError) -> bool:
+    """The browser or its connection went away (as opposed to a page-level failure)."""
+    return any(marker in str(exc) for marker in CRASH_MARKERS)
+
+
+def same_resource(url: str, target: str) -> bool:
+    """Same origin and path; the query only counts when the target names one."""
+    a, b = urlsplit(url), urlsplit(target)
+    if (a.scheme, a.netloc, a.path or "/") != (b.scheme, b.netloc, b.path or "/"):
+        return False
+    return not b.query or a.query == b.query
+
+
+@dataclass(slots=True)
+class Probe:
+    """One context being driven; `start()` before the flow, `run()` to log in and judge."""
+
+    context: BrowserContext
+    site: Site
+    engine: Engine
+    redactor: Redactor
+    timeout_s: float
+    capture: bool
+    recorder: Recorder | None = None
+    page: Page | None = None
+    started_at: datetime | None = None
+    jwts: list[JwtRecord] = field(default_factory=list)
+
+    def start(self) -> Recorder:
+        self.started_at = datetime.now(UTC)
+        timeout_ms = self.timeout_s * 1000
+        self.context.set_default_timeout(timeout_ms)
+        self.context.set_default_navigation_timeout(timeout_ms)
+        origins = sorted({origin_of(self.site.url), origin_of(self.site.target)})
+        self.recorder = Recorder(
+            self.context,
+            engine=self.engine,
+            redactor=self.redactor,
+            capture=self.capture,
+            site_origins=origins,
+        )
+        self.recorder.start()
+        return self.recorder
+
+    def run(self) -> tuple[list[Exchange], StateSnapshot, Outcome, list[str]]:
+        """Log in, make sure the protected resource was asked for, collect, and judge."""
+        assert self.recorder is not None, "start() first"
+        page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        flow_error = self._perform(page)
+        page = self._live_page(page)
+        self.page = page
+        self._ensure_protected_request(page)
+        selector_ok = self._selector_visible(page)
+        exchanges, after, self.jwts, notes = self.recorder.finish()
+        return exchanges, after, judge(self.site, exchanges, flow_error, selector_ok, self.redactor), notes
+
+    def _perform(self, page: Page) -> str | None:
+        """Run the flow; a failure of the login itself is returned as a reason, not raised."""
+        try:
+            flow_for(self.site).login(page, self.site)
+        except FlowFailed as exc:
+            return self.redactor.text(str(exc))
+        except PlaywrightTimeout as exc:
+            return self.redactor.text(f"timed out after {self.timeout_s:g} s: {first_line(exc)}")
+        except PlaywrightError as exc:
+            if is_crash(exc):
+                raise
+            return self.redactor.text(f"the flow stopped: {first_line(exc)}")
+        return None
+
+    def _live_page(self, page: Page) -> Page:
+        if not page.is_closed():
+            return page
+        open_pages = [p for p in self.context.pages if not p.is_closed()]
+        return open_pages[-1] if open_pages else self.context.new_page()
+
+    def _ensure_protected_request(self, page: Page) -> None:
+        """If the flow never touched the protected resource, give the page a moment, then open it."""
+        assert self.recorder is not None
+        requests = self.recorder.requests
+
+        def seen() -> bool:
+            return any(same_resource(r.url, self.site.target) for r in requests)
+
+        if seen():
+            return
+        try:
+            page.wait_for_load_state("networkidle", timeout=3_000)
+        except PlaywrightError:
+            pass  # a page that never idles still gets its protected request below
+        if seen():
+            return
+        try:
+            page.goto(self.site.target)
+        except PlaywrightError as exc:
+            if is_crash(exc):
+                raise
+            # Chromium raises on some 401s; the response (or failure) is in the record.
+
+    def _selector_visible(self, page: Page) -> bool | None:
+        if not self.site.success.selector:
+            return None
+        try:
+            return page.locator(self.site.success.selector).first.is_visible()
+        except PlaywrightError:
+            return False
+
+    def evidence(
+        self,
+        *,
+        run_id: str,
+        mode: Mode,
+        exchanges: list[Exchange],
+        after: StateSnapshot,
+        outcome: Outcome,
+        artifacts: Artifacts,
+        engine_version: str,
+        launch: str,
+        notes: list[str],
+        ablation: str | None = None,
+        via_proxy: bool = False,
+        proxy: str | None = None,
+    ) -> RunEvidence:
+        """The run's evidence record."""
+        assert self.recorder is not None and self.started_at is not None
+        site = self.site
+        api_key = site.flow == "api-key"
+        key_name = site.token.name or ("X-API-Key" if site.token.location == "header" else "api_key")
+        return RunEvidence(
+            run_id=run_id,
+            site=site.name,
+            engine=self.engine,
+            engine_version=engine_version,
+            launch=launch,
+            mode=mode,
+            ablation=ablation,  # type: ignore[arg-type]
+            via_proxy=via_proxy,
+            started_at=self.started_at,
+            finished_at=datetime.now(UTC),
+            expectations=Expectations(
+                flow=site.flow,
+                protected_url=self.redactor.text(site.target),
+                start_url=self.redactor.text(site.url),
+                audience=site.audience,
+                issuer=site.issuer,
+                api_key_name=key_name if api_key else None,
+                api_key_location=site.token.location if api_key else None,
+                credentials_configured=site.credentials.configured(),
+                proxy=self.redactor.text(proxy) if proxy else None,
+            ),
+            exchanges=exchanges,
+            before=self.recorder.before or StateSnapshot(taken="before"),
+            after=after,
+            jwts=self.jwts,
+            console_errors=self.recorder.console_errors,
+            page_errors=self.recorder.page_errors,
+            outcome=outcome,
+            artifacts=artifacts,
+            cache_signal=engines.run_cache_signal(self.engine, self.recorder.cdp_ok),
+            engine_notes=[*engines.engine_notes(self.engine, launch, site.flow), *notes],
+        )
+
+
+def judge(
+    site: Site,
+    exchanges: list[Exchange],
+    flow_error: str | None,
+    selector_ok: bool | None,
+    redactor: Redactor,
+) -> Outcome:
+    """Success is decided by the protected resource alone: its last request, after redirects."""
+    target = redactor.text(site.target)
+    candidates = [ex for ex in exchanges if same_resource(ex.url, target)]
+    suffix = f" (the flow reported: {flow_error})" if flow_error else ""
+    if not candidates:
+        return Outcome(success=False, reason=f"the protected URL {target} was never requested{suffix}")
+    first = candidates[-1]
+    final = first
+    by_parent = {ex.redirected_from: ex for ex in exchanges if ex.redirected_from is not None}
+    for _ in range(20):  # follow the redirect chain to its last hop
+        following = by_parent.get(final.id)
+        if following is None:
+            break
+        final = following
+    if final.status is None:
+        return Outcome(
+            success=False,
+            reason=f"{final.method} {final.url} got no response: {final.failure or 'unknown error'}{suffix}",
+            final_url=final.url,
+            protected_exchange=final.id,
+        )
+    problems = []
+    if final.status not in site.success.status:
+        problems.append(f"answered {final.status}")
+    if site.success.url_pattern:
+        if not re.search(site.success.url_pattern, final.url):
+            problems.append(f"ended at {final.url}, which does not match {site.success.url_pattern!r}")
+    elif final.id != first.id and not same_resource(final.url, target):
+        problems.append(f"was redirected to {final.url}")
+    if selector_ok is False:
+        problems.append(f"does not show {site.success.selector!r}")
+    if problems:
+        return Outcome(
+            success=False,
+            status=final.status,
+            reason=f"{first.method} {first.url} " + " and ".join(problems) + suffix,
+            final_url=final.url,
+            protected_exchange=final.id,
+        )
+    return Outcome(
+        success=True,
+        status=final.status,
+        reason=f"{final.method} {final.url} answered {final.status}",
+        final_url=final.url,
+        protected_exchange=final.id,
+    )

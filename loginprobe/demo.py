@@ -1,0 +1,163 @@
+"""`loginprobe demo` and the scenario harness the tests share: start lab sites, let time pass for the
+returning browsers (seed their profiles under the scenario's earlier server state), then check them.
+
+The harness knows each scenario's expected cause only to print it beside the diagnosis; the
+diagnosis itself never sees it (checks read evidence only).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from loginprobe.config.settings import Settings, Site, load_settings
+from loginprobe.errors import ConfigError
+from loginprobe.lab.scenarios import SCENARIOS, Scenario
+from loginprobe.lab.server import Lab
+from loginprobe.pipeline import Outcome, plan, run_check
+from loginprobe.secrets import Redactor
+
+# A few representative healthy and broken logins: one per flow kind among the controls, and the
+# three big causes (stale cache, stale cookie, credentials) among the failures.
+DEMO_SCENARIOS = (
+    "control-form",
+    "control-oidc",
+    "stale-cache-http",
+    "stale-cookie-session-lost",
+    "expired-token",
+    "wrong-auth-scheme",
+)
+
+
+@dataclass(slots=True)
+class LabSite:
+    """One scenario on its own lab instance."""
+
+    scenario: Scenario
+    lab: Lab
+    site: Site
+
+
+@contextmanager
+def lab_sites(names: Sequence[str]) -> Iterator[list[LabSite]]:
+    """Start one lab per scenario (separate origins: no state leaks between scenarios)."""
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise ConfigError(f"--scenario: unknown {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    with ExitStack() as stack:
+        sites = []
+        for name in names:
+            scenario = SCENARIOS[name]
+            lab = stack.enter_context(Lab())
+            sites.append(LabSite(scenario, lab, Site(**scenario.site(lab))))
+        yield sites
+
+
+def seed_profiles(sites: list[LabSite], base: Settings) -> None:
+    """Create the returning browsers' profiles while each lab is in its scenario's earlier state."""
+    from loginprobe.flows.runner import Runner
+
+    seeded = [s for s in sites if s.scenario.seed is not None]
+    if not seeded or "persisted" not in base.modes:
+        return
+    for item in seeded:
+        item.lab.apply(**(item.scenario.seed or {}))
+    settings = base.model_copy(
+        update={
+            "sites": [s.site for s in seeded],
+            "modes": ["persisted"],
+            "capture": False,
+            "ablate": False,
+            "proxy": None,
+        }
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="loginprobe-seed-"))
+    runner = Runner(settings, Redactor(), scratch)
+    try:
+        runner.run(plan(settings))
+        runner.commit_profiles()
+    finally:
+        runner.cleanup()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def check_scenarios(sites: list[LabSite], **overrides: Any) -> list[tuple[list[LabSite], Outcome]]:
+    """Seed, switch every lab to its probed state, and check; a proxy scenario gets its own check."""
+    groups: list[list[LabSite]] = [[s for s in sites if not s.scenario.use_proxy]]
+    groups += [[s] for s in sites if s.scenario.use_proxy]
+    results = []
+    for group in groups:
+        if not group:
+            continue
+        proxy = group[0].lab.proxy_url if group[0].scenario.use_proxy else None
+        settings = load_settings(None, sites=[s.site for s in group], proxy=proxy, **overrides)
+        seed_profiles(group, settings)
+        for item in group:
+            item.lab.apply(**item.scenario.probe)
+        results.append((group, run_check(settings)))
+    return results
+
+
+def accuracy_table(results: list[tuple[list[LabSite], Outcome]]) -> Table:
+    """Scenario -> expected cause -> what loginprobe diagnosed."""
+    table = Table(title="Diagnosis per lab scenario")
+    for column in ("scenario", "what the lab did", "expected", "diagnosed", "engines failing"):
+        table.add_column(column)
+    for group, outcome in results:
+        verdicts = {v.site: v for v in outcome.report.verdicts}
+        for item in group:
+            verdict = verdicts.get(item.site.name)
+            diagnosed = verdict.primary if verdict else "?"
+            colour = "green" if diagnosed == item.scenario.cause else "red"
+            table.add_row(
+                item.scenario.name,
+                item.scenario.description,
+                item.scenario.cause,
+                f"[{colour}]{diagnosed}[/{colour}]",
+                ", ".join(verdict.engines_failing) if verdict else "",
+            )
+    return table
+
+
+def run_demo(
+    *,
+    browsers: list[str] | None,
+    output: Path | None,
+    workers: int | None,
+    scenarios: list[str] | None,
+    console: Console,
+) -> int:
+    """Start the lab, check a few healthy and broken logins, print the diagnosis; returns the exit code."""
+    from loginprobe.reports.terminal import print_summary
+
+    names = scenarios or list(DEMO_SCENARIOS)
+    profiles = Path(tempfile.mkdtemp(prefix="loginprobe-demo-profiles-"))
+    try:
+        with lab_sites(names) as sites:
+            console.print(f"lab: {len(sites)} scenario sites on 127.0.0.1, identity provider on localhost")
+            results = check_scenarios(
+                sites, browsers=browsers, output=output, workers=workers, profiles_dir=profiles
+            )
+    finally:
+        shutil.rmtree(profiles, ignore_errors=True)
+    for _group, outcome in results:
+        print_summary(outcome.report, console)
+        console.print(f"report: {outcome.folder / 'report.html'}", highlight=False)
+    console.print(accuracy_table(results))
+    expected_right = all(
+        {v.site: v.primary for v in outcome.report.verdicts}.get(item.site.name) == item.scenario.cause
+        for group, outcome in results
+        for item in group
+    )
+    ran = any(outcome.report.runs for _g, outcome in results)
+    # The demo succeeds when every scenario was diagnosed as the lab set it up; failing logins are
+    # the point of the demo, not an error.
+    return 0 if ran and expected_right else (3 if not ran else 1)
