@@ -45,7 +45,10 @@ class ServerThread:
             "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
         )
         self.port: int = self.server.server_port
-        self._thread = threading.Thread(target=self.server.serve_forever, name=f"lab-{name}", daemon=True)
+        # A short poll interval: `shutdown()` waits for the loop's next poll, and tests start many labs.
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"lab-{name}", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
