@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import http_date, parse_cache_control_header
 from werkzeug.wrappers import Request, Response
 
@@ -126,7 +127,7 @@ class CachingProxy:
         self, key: str, request: Request, upstream: Upstream, ignore_vary: bool, now: float
     ) -> None:
         values = lambda name: [v for k, v in upstream.headers if k.lower() == name]  # noqa: E731
-        control = parse_cache_control_header(", ".join(values("cache-control")))
+        control = parse_cache_control_header(", ".join(values("cache-control")), cls=ResponseCacheControl)
         if control.no_store or control.private or control.no_cache:
             return
         ttl = control.s_maxage if control.s_maxage is not None else control.max_age
