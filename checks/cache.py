@@ -1,0 +1,251 @@
+"""Stale caches: a cached 401 (browser, service worker, shared cache) replayed after a good login."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+
+from loginprobe.checks.common import (
+    ablations_of,
+    cache_directives,
+    failing_runs,
+    fmt_duration,
+    fmt_time,
+    make_finding,
+    protected_exchange,
+    same_resource,
+    source_run,
+    status_text,
+    vary_fields,
+    where,
+)
+from loginprobe.checks.registry import check
+
+from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
+from loginprobe.verdict import Finding
+
+# Response headers shared caches and CDNs add on a hit (Varnish, Squid, Fastly, CloudFront, Cloudflare,
+# Akamai, nginx `add_header X-Cache-Status $upstream_cache_status`).
+HIT_HEADERS = ("x-cache", "x-cache-status", "cf-cache-status", "x-proxy-cache", "x-cache-lookup", "cdn-cache")
+HIT_VALUE = re.compile(r"\bHIT\b|\bSTALE\b|\bREVALIDATED\b|\bUPDATING\b", re.IGNORECASE)
+# Date has one-second resolution and responses take a moment: more than this is a replay.
+REPLAY_LAG_S = 5.0
+SERVED_FROM = {
+    "disk-cache": "the browser's disk cache",
+    "memory-cache": "the browser's memory cache",
+    "service-worker": "a service worker",
+    "prefetch-cache": "the prefetch cache",
+}
+
+
+def _cache_headers(ex: Exchange) -> str:
+    """The headers that decided caching, quoted as they came ("Cache-Control max-age=3600, no Vary: Cookie")."""
+    parts = []
+    control = ex.header("cache-control")
+    parts.append(f"Cache-Control {control}" if control else "no Cache-Control")
+    age = ex.header("age")
+    if age is not None:
+        parts.insert(0, f"Age {age}")
+    vary = vary_fields(ex.response_headers)
+    missing = [name for name in ("Cookie", "Authorization") if name.lower() not in vary and "*" not in vary]
+    if missing:
+        parts.append("no Vary: " + "/".join(missing))
+    else:
+        parts.append(f"Vary: {ex.header('vary')}")
+    return ", ".join(parts)
+
+
+def _date_regression(run: RunEvidence, ex: Exchange) -> str | None:
+    """A response older than its request: its Date predates the server's clock at request time.
+
+    Servers stamp Date when they generate a response (RFC 9110 §6.6.1); a replayed cached response keeps
+    the Date of when it was stored. This catches cache hits that an engine does not flag (Firefox's
+    timing heuristic can miss them). The server's clock is read from its other, network-served
+    responses of the run, so a server whose clock is off does not look like a cache.
+    """
+    if ex.server_date is None:
+        return None
+    peers = [
+        item
+        for item in run.exchanges
+        if item.id != ex.id
+        and item.server_date is not None
+        and item.origin == ex.origin
+        and not item.from_cache
+    ]
+    if ex.started_at is not None:
+        offsets = sorted(
+            (item.server_date - item.started_at).total_seconds()
+            for item in peers
+            if item.started_at is not None and item.server_date is not None
+        )
+        if offsets:
+            offset = offsets[len(offsets) // 2]
+            lag = (ex.started_at - ex.server_date).total_seconds() + offset
+            if lag > REPLAY_LAG_S:
+                return (
+                    f"its Date ({fmt_time(ex.server_date)}) is {fmt_duration(lag)} older than the server's "
+                    f"clock when it was requested"
+                )
+            return None
+    earlier = [item.server_date for item in peers if item.id < ex.id and item.server_date is not None]
+    newest = max(earlier, default=None)
+    if newest is not None and (newest - ex.server_date).total_seconds() > REPLAY_LAG_S:
+        lag = (newest - ex.server_date).total_seconds()
+        return (
+            f"its Date ({fmt_time(ex.server_date)}) is {fmt_duration(lag)} older than an earlier response "
+            f"of the same server ({fmt_time(newest)})"
+        )
+    return None
+
+
+def _shared_cache_hit(ex: Exchange) -> str | None:
+    for name in HIT_HEADERS:
+        value = ex.header(name)
+        if value and HIT_VALUE.search(value):
+            return f"{name} {value}"
+    age = ex.header("age")
+    if age is not None and age.strip().isdigit() and int(age) > 0:
+        via = ex.header("via")
+        return f"Age {age}" + (f", Via {via}" if via else "")
+    return None
+
+
+def _cached_entries(run: RunEvidence, ex: Exchange) -> str | None:
+    for snapshot in (run.before, run.after):
+        for entry in snapshot.cache_storage:
+            if same_resource(entry.url, ex.url) and entry.status in (401, 403):
+                return f'the Cache API cache "{entry.cache_name}" held a {entry.status} for {entry.url}'
+    return None
+
+
+def cache_evidence(run: RunEvidence, ex: Exchange) -> tuple[float, list[str]]:
+    """How strongly this response looks replayed from a cache, and the signals that say so."""
+    signals: list[tuple[float, str]] = []
+    if ex.from_cache:
+        how = f" ({ex.served_from_signal})" if ex.served_from_signal else ""
+        signals.append((0.95, f"came from {SERVED_FROM.get(ex.served_from, ex.served_from)}{how}"))
+    hit = _shared_cache_hit(ex)
+    if hit:
+        signals.append((0.9, f"was a shared-cache hit ({hit})"))
+    stored = _cached_entries(run, ex)
+    if stored:
+        signals.append((0.9 if ex.served_from in ("service-worker", "unknown") else 0.7, stored))
+    regression = _date_regression(run, ex)
+    if regression:
+        signals.append((0.85, f"was replayed: {regression}"))
+    if not signals:
+        return 0.0, []
+    return max(conf for conf, _ in signals), [text for _, text in signals]
+
+
+@check
+def stale_cache(ev: SiteEvidence) -> Iterator[Finding]:
+    """The failing protected response was replayed from a cache (browser, service worker or shared)."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or ex.status is None:
+            continue
+        confidence, signals = cache_evidence(run, ex)
+        if not signals:
+            continue
+        ablation = ablations_of(ev, run).get("no-cache")
+        confirmed = ""
+        if ablation is not None and ablation.outcome.success:
+            confidence = min(1.0, confidence + 0.04)
+            confirmed = f"; the same profile without its cache ({ablation.label}) signed in"
+        yield make_finding(
+            "stale-cache",
+            "stale_cache",
+            confidence,
+            f"The {status_text(ex)} for {where(run, ex)} {' and '.join(signals)} "
+            f"({_cache_headers(ex)}){confirmed}.",
+            "Clear this origin's cached responses (browser cache, service worker caches, CDN/proxy cache) "
+            "and make the server send `Cache-Control: no-store` (or `private` plus `Vary: Cookie, "
+            "Authorization`) on 401 and on authenticated pages.",
+            run,
+            ex,
+        )
+
+
+@check
+def no_cache_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
+    """The returning profile failed, and the same profile without its caches signed in."""
+    for ablated in ev.runs:
+        if ablated.ablation != "no-cache" or not ablated.outcome.success:
+            continue
+        source = source_run(ev, ablated)
+        if source is None or source.outcome.success:
+            continue
+        ex = protected_exchange(source)
+        direct = ex is not None and bool(cache_evidence(source, ex)[1])
+        workers = ", ".join(sw.scope for sw in source.before.service_workers)
+        held = f"; its profile had service workers for {workers}" if workers else ""
+        yield make_finding(
+            "stale-cache",
+            "no_cache_ablation_fixes",
+            # Alone, a differential result can also come from a flapping server: keep it below direct
+            # evidence; with a direct cache signal on the failing response it confirms the cause.
+            0.95 if direct else 0.7,
+            f"{source.label} failed ({source.outcome.reason}) while {ablated.label}, the same profile with its "
+            f"HTTP cache, service workers and Cache API removed, signed in{held}.",
+            "Clear this origin's browser cache and service worker (DevTools > Application > Clear site data) "
+            "and fix the server's Cache-Control on 401 and authenticated responses.",
+            source,
+            ex,
+        )
+
+
+def _cacheable(ex: Exchange) -> str | None:
+    """Why a 401/403 may be stored by a cache, or None (RFC 9111 §3: explicit freshness is needed)."""
+    directives = cache_directives(ex.response_headers)
+    if "no-store" in directives:
+        return None
+    reasons = []
+    for name in ("max-age", "s-maxage"):
+        value = directives.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            reasons.append(f"{name}={value}")
+    expires = ex.header("expires")
+    if expires and ex.server_date is not None:
+        try:
+            if parsedate_to_datetime(expires) > ex.server_date:
+                reasons.append(f"Expires {expires}")
+        except (TypeError, ValueError):
+            pass  # an unparsable Expires means "already expired" (RFC 9111 §5.3)
+    if "public" in directives and reasons:
+        reasons.insert(0, "public")
+    return ", ".join(reasons) or None
+
+
+@check
+def cacheable_unauthorized(ev: SiteEvidence) -> Iterator[Finding]:
+    """A 401/403 carried explicit freshness and no Vary on credentials: caches may replay it to later visitors."""
+    seen: set[str] = set()
+    for run in ev.runs:
+        for ex in run.exchanges:
+            if ex.status not in (401, 403) or ex.from_cache:
+                continue
+            why = _cacheable(ex)
+            if why is None:
+                continue
+            key = ex.url.split("?")[0]
+            if key in seen:
+                continue
+            seen.add(key)
+            vary = vary_fields(ex.response_headers)
+            missing = [n for n in ("Cookie", "Authorization") if n.lower() not in vary and "*" not in vary]
+            missing_text = f" and no Vary: {'/'.join(missing)}" if missing else ""
+            yield make_finding(
+                "stale-cache",
+                "cacheable_unauthorized",
+                # Hygiene: a cacheable 401 is a time bomb, not by itself why this login failed.
+                0.4,
+                f"The {ex.status} for {where(run, ex)} is cacheable ({why}){missing_text}: a browser or "
+                f"shared cache may replay it after the user signs in.",
+                "Send `Cache-Control: no-store` on 401/403 responses (or at least `private` and `Vary: "
+                "Cookie, Authorization`).",
+                run,
+                ex,
+            )

@@ -1,0 +1,404 @@
+"""Reading helpers every check shares: which runs failed, which exchange decided, what was sent.
+
+Everything here reads evidence only and is engine-neutral; the few engine quirks a check must know
+about (Chromium's net-error 401s, Firefox's cache heuristic) are handled in one place each, here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from ipaddress import ip_address
+from urllib.parse import parse_qsl, urlsplit
+
+from loginprobe.evidence import (
+    Challenge,
+    Engine,
+    Exchange,
+    Header,
+    RunEvidence,
+    SiteEvidence,
+    header_value,
+    header_values,
+)
+from loginprobe.verdict import CauseId, Finding
+
+# RFC 9110 leaves clock agreement to the parties; 60 s is the usual leeway of JWT libraries
+# (PyJWT `leeway`, Keycloak's and Auth0's defaults are in that range).
+CLOCK_SKEW_S = 60.0
+
+# Chromium turns a 401 navigation it cannot answer into a net error; the status may be missing then.
+AUTH_NET_ERRORS = ("ERR_INVALID_AUTH_CREDENTIALS", "ERR_UNEXPECTED_PROXY_AUTH")
+
+# The Authorization scheme a configured flow answers with (others carry credentials differently).
+FLOW_SCHEME: dict[str, str] = {"basic": "basic", "digest": "digest", "bearer": "bearer"}
+
+# Flows whose credential is a session the site sets after a login submission.
+SESSION_FLOWS = ("form", "oidc", "script")
+
+
+def make_finding(
+    cause: CauseId,
+    check: str,
+    confidence: float,
+    summary: str,
+    next_step: str,
+    run: RunEvidence | None = None,
+    exchange: Exchange | None = None,
+    engines: Iterable[Engine] | None = None,
+) -> Finding:
+    """A Finding pointing at the run and exchange that show it."""
+    if engines is None:
+        engine_list: list[Engine] = [run.engine] if run is not None else []
+    else:
+        engine_list = sorted(set(engines))
+    return Finding(
+        cause=cause,
+        check=check,
+        confidence=round(min(1.0, max(0.0, confidence)), 2),
+        summary=summary,
+        run_id=run.run_id if run is not None else None,
+        exchange_id=exchange.id if exchange is not None else None,
+        next_step=next_step,
+        engines=engine_list,
+    )
+
+
+# -- runs ------------------------------------------------------------------------------------------
+
+
+def primary_runs(ev: SiteEvidence) -> list[RunEvidence]:
+    """Runs that judge the site: every run except the differential (ablated) ones, proxied included."""
+    return [r for r in ev.runs if r.ablation is None]
+
+
+def failing_runs(ev: SiteEvidence) -> list[RunEvidence]:
+    return [r for r in primary_runs(ev) if not r.outcome.success]
+
+
+def passing_runs(ev: SiteEvidence) -> list[RunEvidence]:
+    return [r for r in primary_runs(ev) if r.outcome.success]
+
+
+def source_run(ev: SiteEvidence, ablated: RunEvidence) -> RunEvidence | None:
+    """The plain run a differential run was derived from (same engine, mode and proxy setting)."""
+    for r in ev.runs:
+        if (
+            r.ablation is None
+            and r.engine == ablated.engine
+            and r.mode == ablated.mode
+            and r.via_proxy == ablated.via_proxy
+        ):
+            return r
+    return None
+
+
+def ablations_of(ev: SiteEvidence, run: RunEvidence) -> dict[str, RunEvidence]:
+    """The differential runs derived from `run`, by ablation."""
+    return {
+        r.ablation: r
+        for r in ev.runs
+        if r.ablation is not None
+        and r.engine == run.engine
+        and r.mode == run.mode
+        and r.via_proxy == run.via_proxy
+    }
+
+
+def same_resource(url: str, target: str) -> bool:
+    a, b = urlsplit(url), urlsplit(target)
+    return (a.scheme, a.netloc, a.path or "/") == (b.scheme, b.netloc, b.path or "/")
+
+
+def protected_exchange(run: RunEvidence) -> Exchange | None:
+    """The exchange that decided the run, or the last request for the protected URL."""
+    decided = run.protected
+    if decided is not None:
+        return decided
+    wanted = run.expectations.protected_url
+    candidates = [ex for ex in run.exchanges if same_resource(ex.url, wanted)]
+    return candidates[-1] if candidates else None
+
+
+def before(run: RunEvidence, ex: Exchange) -> list[Exchange]:
+    """Exchanges issued before `ex` in the run."""
+    return [item for item in run.exchanges if item.id < ex.id]
+
+
+# -- statuses --------------------------------------------------------------------------------------
+
+
+def effective_status(ex: Exchange) -> int | None:
+    """The status, or 401 when Chromium swallowed a 401 into an auth net error."""
+    if ex.status is not None:
+        return ex.status
+    if ex.failure and any(code in ex.failure for code in AUTH_NET_ERRORS):
+        return 401
+    return None
+
+
+def is_rejection(ex: Exchange) -> bool:
+    return effective_status(ex) == 401
+
+
+def status_text(ex: Exchange) -> str:
+    status = effective_status(ex)
+    if ex.status is None and status is not None:
+        return f"{status} (recorded as {ex.failure})"
+    if status is None:
+        return f"no response ({ex.failure or 'unknown error'})"
+    return str(status)
+
+
+def ok_status(status: int | None) -> bool:
+    return status is not None and 200 <= status < 400
+
+
+# -- what a request carried ------------------------------------------------------------------------
+
+
+def where(run: RunEvidence, ex: Exchange) -> str:
+    return f"{ex.method} {ex.url} in {run.label}"
+
+
+def cookie_pairs(ex: Exchange) -> list[tuple[str, str]]:
+    """(name, value fingerprint) of every cookie the request sent, in header order, repeats kept."""
+    pairs: list[tuple[str, str]] = []
+    for value in header_values(ex.request_headers, "cookie"):
+        for part in value.split(";"):
+            name, sep, rest = part.strip().partition("=")
+            if name and sep:
+                pairs.append((name, rest.strip()))
+    if not pairs:
+        pairs = [(name, "") for name in ex.cookies_sent]
+    return pairs
+
+
+def sent_cookie_names(ex: Exchange) -> list[str]:
+    return list(ex.cookies_sent) or [name for name, _ in cookie_pairs(ex)]
+
+
+def api_key_sent(run: RunEvidence, ex: Exchange) -> str | None:
+    """Where the configured API key travelled on this request ("header X-API-Key"), or None."""
+    name = run.expectations.api_key_name
+    if not name:
+        return None
+    if header_value(ex.request_headers, name) is not None:
+        return f"header {name}"
+    query = dict(parse_qsl(urlsplit(ex.url).query, keep_blank_values=True))
+    for key, value in query.items():
+        if key.lower() == name.lower() and value:
+            return f"query parameter {key}"
+    return None
+
+
+def credential_sent(run: RunEvidence, ex: Exchange) -> str | None:
+    """A short description of the credential the request carried, or None when it carried none."""
+    if ex.authorization is not None:
+        who = f" for {ex.authorization.identity}" if ex.authorization.identity else ""
+        return f"Authorization: {ex.authorization.scheme} {ex.authorization.fingerprint}{who}"
+    if header_value(ex.request_headers, "authorization") is not None:
+        return "an Authorization header"
+    key = api_key_sent(run, ex)
+    if key:
+        return f"the API key in the {key}"
+    names = sent_cookie_names(ex)
+    if names:
+        return "cookies " + ", ".join(dict.fromkeys(names))
+    return None
+
+
+# -- login submissions (form, OIDC, script flows) --------------------------------------------------
+
+
+def login_submissions(run: RunEvidence, until: Exchange | None = None) -> list[Exchange]:
+    """POST requests before the protected one: where a form or an identity provider took credentials."""
+    limit = until.id if until is not None else None
+    return [
+        ex
+        for ex in run.exchanges
+        if ex.method.upper() == "POST"
+        and (limit is None or ex.id < limit)
+        and not same_resource(ex.url, run.expectations.protected_url)
+    ]
+
+
+def rejected_submission(run: RunEvidence, until: Exchange | None = None) -> Exchange | None:
+    """The last login submission the server answered 401/403 (credentials refused)."""
+    for ex in reversed(login_submissions(run, until)):
+        if effective_status(ex) in (401, 403):
+            return ex
+    return None
+
+
+def accepted_submission(run: RunEvidence, until: Exchange | None = None) -> Exchange | None:
+    """The last login submission the server answered with a redirect or success and a Set-Cookie."""
+    for ex in reversed(login_submissions(run, until)):
+        if ok_status(ex.status) and any(not is_deletion(sc.attributes) for sc in ex.set_cookies):
+            return ex
+    return None
+
+
+def is_deletion(attributes: dict[str, str]) -> bool:
+    """A Set-Cookie that removes the cookie (Max-Age<=0 or Expires in the past per the server)."""
+    max_age = attributes.get("max-age")
+    if max_age is not None:
+        try:
+            return int(max_age) <= 0
+        except ValueError:
+            return False
+    expires = attributes.get("expires")
+    if expires:
+        try:
+            return parsedate_to_datetime(expires).year < 1980
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+# -- headers ---------------------------------------------------------------------------------------
+
+
+def cache_directives(headers: list[Header]) -> dict[str, str]:
+    """Cache-Control directives, lower-cased names; flags map to ""."""
+    out: dict[str, str] = {}
+    for value in header_values(headers, "cache-control"):
+        for part in value.split(","):
+            name, _, arg = part.strip().partition("=")
+            if name:
+                out[name.strip().lower()] = arg.strip().strip('"')
+    return out
+
+
+def vary_fields(headers: list[Header]) -> set[str]:
+    fields: set[str] = set()
+    for value in header_values(headers, "vary"):
+        fields.update(part.strip().lower() for part in value.split(",") if part.strip())
+    return fields
+
+
+def describe_challenge(ch: Challenge) -> str:
+    parts = [f'{key}="{value}"' for key, value in ch.params.items()]
+    if ch.token68:
+        parts.insert(0, ch.token68)
+    return f"{ch.scheme} {', '.join(parts)}".strip()
+
+
+def describe_challenges(challenges: list[Challenge]) -> str:
+    return "; ".join(describe_challenge(ch) for ch in challenges)
+
+
+def error_texts(ex: Exchange) -> list[str]:
+    """What the server said about the failure: challenge error fields and the body excerpt."""
+    texts: list[str] = []
+    for ch in ex.challenges:
+        texts.extend(v for k, v in ch.params.items() if k.lower() in ("error", "error_description"))
+    if ex.body_excerpt:
+        texts.append(ex.body_excerpt)
+    return texts
+
+
+def mentions(texts: Iterable[str], pattern: str) -> str | None:
+    """The first text matching `pattern` (case-insensitive), or None."""
+    rx = re.compile(pattern, re.IGNORECASE)
+    for text in texts:
+        if rx.search(text):
+            return text
+    return None
+
+
+# -- time and places -------------------------------------------------------------------------------
+
+
+def fmt_time(moment: datetime | None) -> str:
+    if moment is None:
+        return "unknown"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment.utcoffset() is not None else moment.isoformat()
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def site_of(url: str) -> str:
+    """The scheme and registrable part of a URL's host, close to the "site" of RFC 6265bis.
+
+    Without the Public Suffix List this keeps the last two labels, which is right for the common
+    `example.com` case and conservative (treats more as cross-site) for `co.uk`-style suffixes.
+    """
+    host = host_of(url)
+    try:
+        ip_address(host.strip("[]"))
+        registrable = host
+    except ValueError:
+        labels = host.split(".")
+        registrable = ".".join(labels[-2:]) if len(labels) > 1 else host
+    return f"{urlsplit(url).scheme}://{registrable}"
+
+
+def domain_matches(host: str, domain: str) -> bool:
+    """RFC 6265 §5.1.3 domain-match (a leading dot is ignored)."""
+    host, domain = host.lower(), domain.lower().lstrip(".")
+    if host == domain:
+        return True
+    try:
+        ip_address(host.strip("[]"))
+        return False  # an IP address only matches itself
+    except ValueError:
+        return host.endswith("." + domain)
+
+
+def path_matches(path: str, cookie_path: str) -> bool:
+    """RFC 6265 §5.1.4 path-match."""
+    path = path or "/"
+    if path == cookie_path:
+        return True
+    if path.startswith(cookie_path):
+        return cookie_path.endswith("/") or path[len(cookie_path)] == "/"
+    return False
+
+
+def iter_exchanges(runs: Iterable[RunEvidence]) -> Iterator[tuple[RunEvidence, Exchange]]:
+    for run in runs:
+        for ex in run.exchanges:
+            yield run, ex
+
+
+def unanswerable_challenge(run: RunEvidence, ex: Exchange) -> tuple[Challenge, str] | None:
+    """A challenge this engine is known (by the run's engine_notes) never to answer, left unanswered.
+
+    The runner records such limits as notes (e.g. Firefox over WebDriver BiDi never answers Digest
+    from http_credentials); a note of the form "... never <Scheme> ..." names the scheme.
+    """
+    if ex.authorization is not None or header_value(ex.request_headers, "authorization") is not None:
+        return None
+    for ch in ex.challenges:
+        pattern = re.compile(rf"\bnever\b[^.:;]*\b{re.escape(ch.scheme)}\b", re.IGNORECASE)
+        for note in run.engine_notes:
+            if pattern.search(note):
+                return ch, note
+    return None
+
+
+def engine_limited(run: RunEvidence) -> bool:
+    """The run failed only because the engine cannot answer the server's challenge."""
+    ex = protected_exchange(run)
+    return (
+        not run.outcome.success
+        and ex is not None
+        and is_rejection(ex)
+        and unanswerable_challenge(run, ex) is not None
+    )

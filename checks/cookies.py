@@ -1,0 +1,358 @@
+"""Cookies: a stale one left from an earlier session, or one the browser refused to store or send."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from loginprobe.checks.common import (
+    ablations_of,
+    cookie_pairs,
+    domain_matches,
+    failing_runs,
+    host_of,
+    is_deletion,
+    make_finding,
+    passing_runs,
+    path_matches,
+    protected_exchange,
+    sent_cookie_names,
+    site_of,
+    source_run,
+    status_text,
+    where,
+)
+from loginprobe.checks.registry import check
+
+from loginprobe.evidence import CookieRecord, Exchange, RunEvidence, SetCookie, SiteEvidence
+from loginprobe.verdict import Finding
+
+# Chromium's CDP reasons (Network.SetCookieBlockedReason / CookieBlockedReason), in words.
+REASONS: dict[str, str] = {
+    "SecureOnly": "it is Secure and the page is not https",
+    "SameSiteStrict": "SameSite=Strict keeps it off requests a cross-site page or redirect chain started",
+    "SameSiteLax": "SameSite=Lax keeps it off cross-site subrequests and non-GET navigations",
+    "SameSiteUnspecifiedTreatedAsLax": "without a SameSite attribute Chromium treats it as Lax",
+    "SameSiteNoneInsecure": "SameSite=None requires Secure",
+    "SchemefulSameSiteStrict": "SameSite=Strict and the chain crossed http/https",
+    "SchemefulSameSiteLax": "SameSite=Lax and the chain crossed http/https",
+    "DomainMismatch": "its Domain does not match the host",
+    "InvalidDomain": "its Domain attribute is not a valid domain for this host",
+    "NotOnPath": "its Path does not cover the URL",
+    "InvalidPrefix": "its __Secure-/__Host- prefix rules are broken",
+    "OverwriteSecure": "an http page tried to overwrite a Secure cookie",
+    "ThirdPartyPhaseout": "third-party cookies are blocked",
+    "ThirdPartyBlockedInFirstPartySet": "third-party cookies are blocked",
+    "UserPreferences": "the browser's cookie settings block it",
+    "PartitionedCookies": "it is partitioned to another top-level site",
+    "NameValuePairExceedsMaxSize": "it is larger than 4096 bytes",
+}
+BENIGN_NOT_SENT = ("NotOnPath", "DomainMismatch")
+
+
+def _explain(reasons: list[str]) -> str:
+    return "; ".join(f"{reason}: {REASONS[reason]}" if reason in REASONS else reason for reason in reasons)
+
+
+def _stale_pairs(run: RunEvidence, ex: Exchange) -> list[tuple[str, CookieRecord | None]]:
+    """Cookies the request sent unchanged from before the run: (name, the old jar record)."""
+    set_in_run = {
+        (sc.name, sc.value_fingerprint)
+        for item in run.exchanges
+        if item.id < ex.id
+        for sc in item.set_cookies
+    }
+    set_names = {name for name, _ in set_in_run}
+    stale: list[tuple[str, CookieRecord | None]] = []
+    for name, fingerprint in cookie_pairs(ex):
+        olds = [c for c in run.before.cookies if c.name == name]
+        if not olds:
+            continue
+        if fingerprint:
+            same = [c for c in olds if c.value_fingerprint == fingerprint]
+            if same and (name, fingerprint) not in set_in_run:
+                stale.append((name, same[0]))
+        elif name not in set_names:
+            stale.append((name, olds[0]))
+    return stale
+
+
+@check
+def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
+    """The failing request sent a cookie left from before the run, or two cookies of one name."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or ex.from_cache or (ex.status is None and not ex.failure):
+            continue
+        chain = [item for item in run.redirect_chain(ex.id) if sent_cookie_names(item)]
+        if not chain:
+            continue
+        target = chain[-1]
+        stale = _stale_pairs(run, target)
+        names = sent_cookie_names(target)
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if not stale and not duplicates:
+            continue
+        ablations = ablations_of(ev, run)
+        no_cookies = ablations.get("no-cookies")
+        confirmed = no_cookies is not None and no_cookies.outcome.success
+        fresh_ok = any(r.engine == run.engine and r.mode == "fresh" for r in passing_runs(ev))
+        parts = []
+        if duplicates:
+            olds = [c for c in run.before.cookies if c.name in duplicates]
+            paths = ", ".join(
+                f"{c.name} on Path={c.path} from before the run ({c.value_fingerprint})" for c in olds
+            )
+            parts.append(
+                f"sent {len([n for n in names if n in duplicates])} cookies named {', '.join(duplicates)}"
+                + (f" ({paths})" if paths else "")
+                + "; servers usually read only the first, and the browser puts the longer Path first"
+            )
+        for name, old in stale:
+            if name in duplicates:
+                continue
+            if old is not None:
+                parts.append(
+                    f"sent `{name}` ({old.value_fingerprint}, Path={old.path}) unchanged from before the run: "
+                    "nothing in this run refreshed it"
+                )
+        if not parts:
+            continue
+        if confirmed:
+            confidence = 0.95
+        elif duplicates:
+            confidence = 0.85
+        else:
+            confidence = 0.7 if fresh_ok else 0.6
+        fix = (
+            f"; without the profile's cookies ({no_cookies.label}) the login worked"
+            if confirmed and no_cookies
+            else ""
+        )
+        yield make_finding(
+            "stale-cookie",
+            "stale_cookie",
+            confidence,
+            f"{where(run, target)} {' and '.join(parts)}; the protected request got {status_text(ex)}{fix}.",
+            "Delete this site's old cookies (sign out, or clear cookies for the origin) and sign in again; "
+            "on the server, expire old cookies explicitly (same name, Domain and Path) when issuing a new "
+            "session and validate the session, not the cookie's presence.",
+            run,
+            target,
+        )
+
+
+@check
+def no_cookies_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
+    """The returning profile failed, and the same profile without its cookies signed in."""
+    for ablated in ev.runs:
+        if ablated.ablation != "no-cookies" or not ablated.outcome.success:
+            continue
+        source = source_run(ev, ablated)
+        if source is None or source.outcome.success:
+            continue
+        only = ablations_of(ev, source).get("only-cookies")
+        also = (
+            f"; a fresh context given only those cookies ({only.label}) failed too"
+            if only is not None and not only.outcome.success
+            else ""
+        )
+        names = ", ".join(sorted({c.name for c in source.before.cookies})) or "none recorded"
+        yield make_finding(
+            "stale-cookie",
+            "no_cookies_ablation_fixes",
+            # A differential result alone; a flapping server could produce it as well.
+            0.75 if also else 0.7,
+            f"{source.label} failed ({source.outcome.reason}) while {ablated.label}, the same profile with its "
+            f"cookies removed (it held: {names}), signed in{also}.",
+            "Clear this site's cookies in the returning browser and sign in again; make the server replace or "
+            "expire old session cookies when it issues a new one.",
+            source,
+            protected_exchange(source),
+        )
+
+
+def _infer_not_stored(sc: SetCookie, url: str) -> str | None:
+    """Why an engine without cookie reasons (Firefox, WebKit) would have dropped this Set-Cookie."""
+    attrs = {k.lower(): v for k, v in sc.attributes.items()}
+    scheme = urlsplit(url).scheme
+    host = host_of(url)
+    if "secure" in attrs and scheme != "https" and host not in ("localhost", "127.0.0.1", "::1"):
+        return f"it is Secure and {url} is not https"
+    domain = attrs.get("domain")
+    if domain and not domain_matches(host, domain):
+        return f"Domain={domain} does not match the host {host}"
+    if attrs.get("samesite", "").lower() == "none" and "secure" not in attrs:
+        return "SameSite=None without Secure"
+    if sc.name.startswith("__Host-") and (domain or attrs.get("path", "/") != "/" or "secure" not in attrs):
+        return "the __Host- prefix needs Secure, Path=/ and no Domain"
+    return None
+
+
+def _later_set(run: RunEvidence, after_id: int, name: str) -> bool:
+    return any(sc.name == name for item in run.exchanges if item.id > after_id for sc in item.set_cookies)
+
+
+def _set_in_run(run: RunEvidence, until: int) -> dict[str, tuple[Exchange, SetCookie]]:
+    """The last non-deleting Set-Cookie of each name on the site's own responses before `until`."""
+    target_site = site_of(run.expectations.protected_url)
+    out: dict[str, tuple[Exchange, SetCookie]] = {}
+    for item in run.exchanges:
+        if item.id >= until or site_of(item.url) != target_site:
+            continue
+        for sc in item.set_cookies:
+            if is_deletion(sc.attributes):
+                out.pop(sc.name, None)
+            else:
+                out[sc.name] = (item, sc)
+    return out
+
+
+def _crossed_site(run: RunEvidence, ex: Exchange) -> str | None:
+    """The first other site in the redirect chain that led to `ex`, if any."""
+    for hop in run.redirect_chain(ex.id)[:-1]:
+        if site_of(hop.url) != site_of(ex.url):
+            return hop.url
+    return None
+
+
+@check
+def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
+    """The browser refused to store the session cookie, or stored it and did not send it, and why."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or ex.from_cache:
+            continue
+        sent = set(sent_cookie_names(ex))
+        nothing_sent = not sent
+        reported: set[str] = set()
+        # 1. Refused at Set-Cookie.
+        for item in run.exchanges:
+            if item.id > ex.id:
+                break
+            for sc in item.set_cookies:
+                if is_deletion(sc.attributes) or sc.name in sent or sc.name in reported:
+                    continue
+                if sc.stored is False:
+                    reported.add(sc.name)
+                    yield make_finding(
+                        "cookie-blocked",
+                        "cookie_blocked",
+                        0.95 if nothing_sent else 0.8,
+                        f"{run.engine} refused the cookie `{sc.name}` set by {item.method} {item.url} "
+                        f"({_explain(sc.blocked_reasons) or 'no reason given'}), so {where(run, ex)} went "
+                        f"without it and got {status_text(ex)}.",
+                        f"Fix the `{sc.name}` cookie's attributes on the server ({_attrs(sc)}) so the browser "
+                        "accepts it for this host and scheme.",
+                        run,
+                        item,
+                    )
+                elif (
+                    sc.stored is None
+                    and not _in_jar(run.after.cookies, sc)
+                    and not _later_set(run, item.id, sc.name)
+                ):
+                    why = _infer_not_stored(sc, item.url)
+                    if why is None and not nothing_sent:
+                        continue
+                    reported.add(sc.name)
+                    yield make_finding(
+                        "cookie-blocked",
+                        "cookie_blocked",
+                        (0.85 if why else 0.55) if nothing_sent else 0.6,
+                        f"`{sc.name}` set by {item.method} {item.url} ({_attrs(sc)}) is not in {run.engine}'s "
+                        f"cookie jar after the run{f': {why}' if why else ''}; {where(run, ex)} went without "
+                        f"it and got {status_text(ex)}.",
+                        f"Fix the `{sc.name}` cookie's attributes on the server so the browser stores it for "
+                        f"{host_of(item.url)}.",
+                        run,
+                        item,
+                    )
+        # 2. Stored and withheld, with the engine's reasons (Chromium).
+        for hop in run.redirect_chain(ex.id):
+            for withheld in hop.cookies_not_sent:
+                if withheld.name in reported or withheld.name in sent_cookie_names(hop):
+                    continue
+                if not any(c.name == withheld.name for c in run.after.cookies):
+                    continue
+                benign = all(reason in BENIGN_NOT_SENT for reason in withheld.reasons)
+                if benign and not nothing_sent:
+                    continue
+                reported.add(withheld.name)
+                crossed = _crossed_site(run, hop)
+                chain = f" (its redirect chain started at {crossed})" if crossed else ""
+                yield make_finding(
+                    "cookie-blocked",
+                    "cookie_blocked",
+                    (0.7 if benign else 0.95) if nothing_sent else 0.7,
+                    f"{run.engine} had the cookie `{withheld.name}` but withheld it from {hop.method} {hop.url}"
+                    f"{chain}: {_explain(withheld.reasons)}; the protected request got {status_text(ex)}.",
+                    _fix_for(withheld.name, withheld.reasons),
+                    run,
+                    hop,
+                )
+        # 3. Stored and not sent, reasons inferred from attributes (engines without reasons).
+        if not nothing_sent:
+            continue
+        path = urlsplit(ex.url).path or "/"
+        for name, (item, sc) in _set_in_run(run, ex.id).items():
+            if name in reported:
+                continue
+            jar = [
+                c for c in run.after.cookies if c.name == name and domain_matches(host_of(ex.url), c.domain)
+            ]
+            if not jar:
+                continue
+            cookie = jar[0]
+            why = None
+            if not path_matches(path, cookie.path):
+                why = f"its Path={cookie.path} does not cover {path}"
+            elif cookie.secure and urlsplit(ex.url).scheme != "https":
+                why = f"it is Secure and {ex.url} is not https"
+            elif (cookie.same_site or "").lower() in ("strict", "lax") and _crossed_site(run, ex):
+                why = (
+                    f"it is SameSite={cookie.same_site} and the redirect chain to {ex.url} started at "
+                    f"{_crossed_site(run, ex)}, another site"
+                )
+            if why is None:
+                continue
+            reported.add(name)
+            yield make_finding(
+                "cookie-blocked",
+                "cookie_blocked",
+                0.8,
+                f"`{name}` was set by {item.method} {item.url} and is in {run.engine}'s jar, but {where(run, ex)} "
+                f"did not carry it: {why}; it got {status_text(ex)}.",
+                _fix_for(
+                    name,
+                    ["NotOnPath" if "Path" in why else "SecureOnly" if "Secure" in why else "SameSiteStrict"],
+                ),
+                run,
+                ex,
+            )
+
+
+def _in_jar(cookies: list[CookieRecord], sc: SetCookie) -> bool:
+    return any(c.name == sc.name and c.value_fingerprint == sc.value_fingerprint for c in cookies) or any(
+        c.name == sc.name and not sc.value_fingerprint for c in cookies
+    )
+
+
+def _attrs(sc: SetCookie) -> str:
+    shown = [f"{k.capitalize()}={v}" if v else k.capitalize() for k, v in sc.attributes.items()]
+    return "; ".join(shown) or "no attributes"
+
+
+def _fix_for(name: str, reasons: list[str]) -> str:
+    if any("SameSite" in r for r in reasons):
+        return (
+            f"Set `{name}` with SameSite=Lax (it is then sent on top-level navigations from other sites), or "
+            "end the sign-in on a same-site page before redirecting to the protected URL."
+        )
+    if any("Secure" in r for r in reasons):
+        return f"Serve the site over https (or drop Secure from `{name}` for a plain-http test setup)."
+    if any("Path" in r for r in reasons):
+        return f"Give `{name}` a Path that covers the protected URL (usually Path=/)."
+    if any("Partition" in r or "ThirdParty" in r for r in reasons):
+        return f"Set `{name}` from the top-level site the user visits, not from an embedded or third-party origin."
+    return f"Fix the `{name}` cookie's Domain/Path/Secure/SameSite attributes for this host."

@@ -1,0 +1,99 @@
+"""Authenticated but not allowed: insufficient scope or role, 403 after login, 401 used for 403."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from loginprobe.checks.common import (
+    SESSION_FLOWS,
+    accepted_submission,
+    credential_sent,
+    effective_status,
+    error_texts,
+    failing_runs,
+    make_finding,
+    protected_exchange,
+    where,
+)
+from loginprobe.checks.registry import check
+
+from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
+from loginprobe.verdict import Finding
+
+PERMISSION_WORDS = r"permission|forbidden|not allowed|not authori[sz]ed to|role|scope|privilege|access denied"
+CLAIMS = ("roles", "role", "scope", "scp", "groups", "permissions", "realm_access")
+
+
+def _claims(run: RunEvidence, ex: Exchange) -> str:
+    """The roles/scope claims of the token the request carried, as "roles=[user], scope=read"."""
+    fingerprint = ex.authorization.fingerprint if ex.authorization is not None else None
+    for jwt in run.jwts:
+        if jwt.exchange_id == ex.id or (fingerprint and jwt.fingerprint == fingerprint):
+            shown = [f"{name}={jwt.claims[name]}" for name in CLAIMS if name in jwt.claims]
+            return ", ".join(shown) if shown else "no roles or scope claims"
+    return ""
+
+
+@check
+def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
+    """The user was authenticated but refused: insufficient_scope, a role missing, or 403 after login."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None:
+            continue
+        status = effective_status(ex)
+        if status not in (401, 403):
+            continue
+        claims = _claims(run, ex)
+        held = f"; the token holds {claims}" if claims else ""
+        scoped = [ch for ch in ex.challenges if (ch.error or "").lower() == "insufficient_scope"]
+        misuse = (
+            " (RFC 6750 §3.1 and RFC 9110 §15.5.4 call for 403 here: the credentials were fine)"
+            if status == 401
+            else ""
+        )
+        if scoped:
+            ch = scoped[0]
+            needs = f" needing scope `{ch.scope}`" if ch.scope else ""
+            why = f": {ch.error_description}" if ch.error_description else ""
+            yield make_finding(
+                "insufficient-permissions",
+                "insufficient_permissions",
+                0.95,
+                f'{where(run, ex)} answered {status} with error="insufficient_scope"{needs}{why}{held}'
+                f"{misuse}.",
+                "Grant the user the role or scope the resource requires (or request a token with that "
+                "scope); the credentials themselves are valid.",
+                run,
+                ex,
+            )
+            continue
+        sent = credential_sent(run, ex)
+        authenticated = sent is not None or (
+            run.expectations.flow in SESSION_FLOWS and accepted_submission(run, ex) is not None
+        )
+        said = next((t for t in error_texts(ex) if re.search(PERMISSION_WORDS, t, re.IGNORECASE)), None)
+        server_said = f" (the server said: {said[:160]})" if said else ""
+        if status == 403 and authenticated:
+            yield make_finding(
+                "insufficient-permissions",
+                "insufficient_permissions",
+                0.85,
+                f"{where(run, ex)} carried {sent or 'the session from a successful login'} and got 403 "
+                f"Forbidden{server_said}{held}.",
+                "Give this user access to the resource (role, group, ACL) or test with a user who has it.",
+                run,
+                ex,
+            )
+        elif status == 401 and sent is not None and said:
+            yield make_finding(
+                "insufficient-permissions",
+                "insufficient_permissions",
+                0.75,
+                f"{where(run, ex)} carried {sent} and got 401{server_said}{held}{misuse}.",
+                "Give this user the permission the server names; ask the site to answer 403 for "
+                "authenticated-but-not-allowed requests.",
+                run,
+                ex,
+            )

@@ -1,0 +1,113 @@
+"""Proxies: a 407, or outcomes that differ between direct and proxied runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from loginprobe.checks.common import (
+    credential_sent,
+    describe_challenges,
+    error_texts,
+    make_finding,
+    primary_runs,
+    protected_exchange,
+    status_text,
+    where,
+)
+from loginprobe.checks.registry import check
+
+from loginprobe.evidence import RunEvidence, SiteEvidence
+from loginprobe.verdict import Finding
+
+PROXY_FAILURES = re.compile(r"PROXY|TUNNEL", re.IGNORECASE)
+NO_CREDENTIAL_WORDS = r"\bno\b.*(token|credential|authori[sz]ation|key)|missing|not provided|required"
+
+
+@check
+def proxy_authentication_required(ev: SiteEvidence) -> Iterator[Finding]:
+    """The proxy answered 407 (or the engine failed the proxy connection) before the site was reached."""
+    for run in primary_runs(ev):
+        for ex in run.exchanges:
+            if ex.status == 407 or ex.proxy_challenges:
+                asked = f" asking `{describe_challenges(ex.proxy_challenges)}`" if ex.proxy_challenges else ""
+                proxy = f" ({run.expectations.proxy})" if run.expectations.proxy else ""
+                yield make_finding(
+                    "proxy-interference",
+                    "proxy_authentication_required",
+                    0.95,
+                    f"The proxy{proxy} answered {ex.status or 407} to {where(run, ex)}{asked}: the request "
+                    "never reached the site.",
+                    "Give the browser the proxy's credentials (Proxy-Authorization), or run without the proxy "
+                    "/ VPN or with a proxy bypass for this host.",
+                    run,
+                    ex,
+                )
+                break
+            if ex.failure and PROXY_FAILURES.search(ex.failure) and run.via_proxy:
+                yield make_finding(
+                    "proxy-interference",
+                    "proxy_authentication_required",
+                    0.9,
+                    f"{where(run, ex)} failed at the proxy ({ex.failure}).",
+                    "Check the proxy's settings and credentials, or run without it for this host.",
+                    run,
+                    ex,
+                )
+                break
+
+
+def _partner(ev: SiteEvidence, run: RunEvidence) -> RunEvidence | None:
+    for other in ev.runs:
+        if (
+            other.ablation is None
+            and other.engine == run.engine
+            and other.mode == run.mode
+            and other.via_proxy != run.via_proxy
+        ):
+            return other
+    return None
+
+
+@check
+def proxy_changes_outcome(ev: SiteEvidence) -> Iterator[Finding]:
+    """The direct and the proxied run of the same engine and mode ended differently."""
+    for proxied in ev.runs:
+        if not proxied.via_proxy or proxied.ablation is not None:
+            continue
+        direct = _partner(ev, proxied)
+        if direct is None or direct.outcome.success == proxied.outcome.success:
+            continue
+        failed, passed = (proxied, direct) if not proxied.outcome.success else (direct, proxied)
+        ex = protected_exchange(failed)
+        if ex is not None and any(e.status == 407 or e.proxy_challenges for e in failed.exchanges):
+            continue  # proxy_authentication_required already names it
+        detail = ""
+        confidence = 0.85
+        if ex is not None:
+            sent = credential_sent(failed, ex)
+            no_error = ex.challenges and all(ch.error is None for ch in ex.challenges)
+            said_none = any(re.search(NO_CREDENTIAL_WORDS, t, re.IGNORECASE) for t in error_texts(ex))
+            if sent and (no_error or said_none):
+                confidence = 0.95
+                detail = (
+                    f": the browser sent {sent}, but the server answered {status_text(ex)} "
+                    f"`{describe_challenges(ex.challenges)}` as if no credentials arrived, so the "
+                    f"{'proxy' if failed.via_proxy else 'direct path'} removed them"
+                )
+            else:
+                detail = f": {where(failed, ex)} got {status_text(ex)}"
+                via = ex.header("via")
+                if via:
+                    detail += f" (Via {via})"
+        which = "through the proxy" if failed.via_proxy else "without the proxy"
+        yield make_finding(
+            "proxy-interference",
+            "proxy_changes_outcome",
+            confidence,
+            f"{passed.label} signed in but {failed.label} failed {which}{detail}.",
+            "Make the proxy pass the Authorization and Cookie headers through unchanged (or bypass it for this "
+            "host); compare its configuration with the direct path.",
+            failed,
+            ex,
+        )

@@ -1,0 +1,87 @@
+"""The wrong authentication scheme: what the server's challenge asks for vs what was sent or configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from loginprobe.checks.common import (
+    FLOW_SCHEME,
+    describe_challenges,
+    failing_runs,
+    is_rejection,
+    make_finding,
+    protected_exchange,
+    same_resource,
+    status_text,
+    where,
+)
+from loginprobe.checks.registry import check
+
+from loginprobe.evidence import SiteEvidence
+from loginprobe.verdict import Finding
+
+
+@check
+def wrong_auth_scheme(ev: SiteEvidence) -> Iterator[Finding]:
+    """The server's challenge asks for a scheme other than the one the client sent or is configured for."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        exp = run.expectations
+        if ex is None or not is_rejection(ex) or not ex.challenges or exp.flow == "api-key":
+            continue
+        offered = [ch.scheme for ch in ex.challenges]
+        offered_lower = {scheme.lower() for scheme in offered}
+        challenge = describe_challenges(ex.challenges)
+        sent = ex.authorization.scheme if ex.authorization is not None else None
+        configured = FLOW_SCHEME.get(exp.flow)
+        if sent and sent.lower() not in offered_lower:
+            yield make_finding(
+                "wrong-auth-scheme",
+                "wrong_auth_scheme",
+                0.9,
+                f"{where(run, ex)} sent Authorization: {sent} but the server answered {status_text(ex)} "
+                f"challenging only `{challenge}`.",
+                f"Authenticate with {' or '.join(offered)} as the challenge asks (configure that flow, or "
+                f"ask the site's owners which scheme this URL accepts now).",
+                run,
+                ex,
+            )
+        elif not sent and configured and configured not in offered_lower and exp.credentials_configured:
+            yield make_finding(
+                "wrong-auth-scheme",
+                "wrong_auth_scheme",
+                0.85,
+                f"The site is configured for {exp.flow.capitalize()} but {where(run, ex)} challenged only "
+                f"`{challenge}`, which the browser cannot answer with a username and password, so it sent "
+                f"nothing ({status_text(ex)}).",
+                f"Switch the site's flow to what the server asks for ({', '.join(offered)}) and configure "
+                f"matching credentials.",
+                run,
+                ex,
+            )
+
+
+@check
+def credentials_withheld_without_challenge(ev: SiteEvidence) -> Iterator[Finding]:
+    """Basic/Digest credentials were never sent because the server's 401 carried no challenge."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        exp = run.expectations
+        if ex is None or ex.status != 401 or exp.flow not in ("basic", "digest"):
+            continue
+        if ex.challenges or not ex.response_headers or not exp.credentials_configured:
+            continue
+        same_url = [item for item in run.exchanges if same_resource(item.url, ex.url)]
+        if any(item.authorization is not None for item in same_url):
+            continue
+        yield make_finding(
+            "server-misconfiguration",
+            "credentials_withheld_without_challenge",
+            0.85,
+            f"{where(run, ex)} answered 401 without a WWW-Authenticate header, so the browser never sent "
+            f"the configured {exp.flow.capitalize()} credentials (browsers answer only a challenge).",
+            f'Make the server send `WWW-Authenticate: {exp.flow.capitalize()} realm="..."` with its 401 '
+            f"(RFC 9110 §11.6.1), e.g. nginx `auth_basic`, Apache `AuthType`.",
+            run,
+            ex,
+        )

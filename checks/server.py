@@ -1,0 +1,159 @@
+"""Server misconfiguration: 401 without a challenge, flapping answers, good credentials refused."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+from loginprobe.checks.cache import cache_evidence
+from loginprobe.checks.common import (
+    accepted_submission,
+    cookie_pairs,
+    failing_runs,
+    make_finding,
+    ok_status,
+    passing_runs,
+    primary_runs,
+    protected_exchange,
+    where,
+)
+from loginprobe.checks.registry import check
+
+from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
+from loginprobe.verdict import Finding
+
+# Headers that name the backend node that answered (load balancers, PaaS routers, CDNs).
+BACKEND_HEADER = re.compile(
+    r"served-by|backend|upstream|node|instance|server|pod|host|region|x-amz-cf-pop", re.I
+)
+IGNORED_BACKEND_HEADERS = {"date", "content-length", "etag", "last-modified", "set-cookie"}
+
+
+@check
+def no_challenge(ev: SiteEvidence) -> Iterator[Finding]:
+    """The protected URL answered 401 without the WWW-Authenticate header RFC 9110 §15.5.2 requires."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or ex.status != 401 or ex.challenges or not ex.response_headers:
+            continue
+        if ex.header("www-authenticate") is not None:
+            continue
+        http_auth = run.expectations.flow in ("basic", "digest")
+        yield make_finding(
+            "server-misconfiguration",
+            "no_challenge",
+            # For HTTP authentication a 401 without a challenge is fatal (browsers answer only challenges);
+            # for cookie and token logins it is a protocol slip that rarely is the reason.
+            0.9 if http_auth else 0.45,
+            f"{where(run, ex)} answered 401 without a WWW-Authenticate header"
+            f"{', so the browser had no challenge to answer' if http_auth else ''}.",
+            'Make the server send a `WWW-Authenticate` challenge with every 401 (e.g. `Basic realm="..."`, '
+            "`Bearer`); if it is behind a proxy, check that the proxy does not drop the header.",
+            run,
+            ex,
+        )
+
+
+def _credential_signature(run: RunEvidence, ex: Exchange) -> str | None:
+    """What makes two requests "the same" for authentication, or None when they carried nothing.
+
+    The same Authorization fingerprint is the same credential. For cookies, a session the login of the
+    same run had just set (every value fresh from this run's Set-Cookie) counts as "a fresh session",
+    so two runs that logged in the same way compare equal.
+    """
+    if ex.authorization is not None:
+        return f"authorization {ex.authorization.scheme} {ex.authorization.fingerprint}"
+    pairs = cookie_pairs(ex)
+    if not pairs:
+        return None
+    names = [name for name, _ in pairs]
+    if len(names) != len(set(names)):
+        return None  # shadowed cookies: stale_cookie's business
+    set_here = {
+        (sc.name, sc.value_fingerprint)
+        for item in run.exchanges
+        if item.id < ex.id
+        for sc in item.set_cookies
+    }
+    if all(fingerprint and (name, fingerprint) in set_here for name, fingerprint in pairs):
+        return "fresh session " + ",".join(sorted(names))
+    return None
+
+
+def _backend_difference(good: Exchange, bad: Exchange) -> str:
+    diffs = []
+    good_headers = {k.lower(): v for k, v in good.response_headers}
+    for name, value in bad.response_headers:
+        lower = name.lower()
+        if lower in IGNORED_BACKEND_HEADERS or not BACKEND_HEADER.search(lower):
+            continue
+        other = good_headers.get(lower)
+        if other is not None and other != value:
+            diffs.append(f"{name}: {other} on the success, {value} on the failure")
+    return f" ({'; '.join(diffs)})" if diffs else ""
+
+
+@check
+def flapping(ev: SiteEvidence) -> Iterator[Finding]:
+    """Identical authenticated requests to the same URL got success and 401 from the network."""
+    outcomes: dict[tuple[bool, str, str, str], list[tuple[RunEvidence, Exchange]]] = defaultdict(list)
+    for run in ev.runs:
+        for ex in run.exchanges:
+            if ex.status is None or ex.from_cache or cache_evidence(run, ex)[1]:
+                continue
+            signature = _credential_signature(run, ex)
+            if signature is None:
+                continue
+            outcomes[(run.via_proxy, ex.method, ex.url.split("#")[0], signature)].append((run, ex))
+    for (_, method, url, signature), seen in outcomes.items():
+        good = [(r, e) for r, e in seen if ok_status(e.status)]
+        bad = [(r, e) for r, e in seen if e.status == 401]
+        if not good or not bad:
+            continue
+        (good_run, good_ex), (bad_run, bad_ex) = good[0], bad[0]
+        yield make_finding(
+            "server-misconfiguration",
+            "flapping",
+            0.9,
+            f"The same {method} {url} with the same credential ({signature}) got {good_ex.status} in "
+            f"{good_run.label} and 401 in {bad_run.label} ({len(good)} successes, {len(bad)} refusals, all "
+            f"from the network){_backend_difference(good_ex, bad_ex)}.",
+            "Compare the servers behind the load balancer (session store, signing keys, clocks, auth "
+            "config); a node that refuses valid sessions must be fixed or taken out of rotation.",
+            bad_run,
+            bad_ex,
+            {r.engine for r, _ in bad},
+        )
+
+
+@check
+def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
+    """Every run's login was accepted, and the session it had just set was refused right after."""
+    failing = failing_runs(ev)
+    if not failing or passing_runs(ev) or len(failing) != len(primary_runs(ev)):
+        return
+    examples: list[tuple[RunEvidence, Exchange, Exchange]] = []
+    for run in failing:
+        ex = protected_exchange(run)
+        accepted = accepted_submission(run, ex) if ex is not None else None
+        if ex is None or accepted is None or ex.status != 401 or cache_evidence(run, ex)[1]:
+            return
+        signature = _credential_signature(run, ex)
+        if signature is None or not signature.startswith("fresh session"):
+            return
+        examples.append((run, accepted, ex))
+    run, accepted, ex = examples[0]
+    yield make_finding(
+        "server-misconfiguration",
+        "accepted_then_refused",
+        0.6,
+        f"The login {accepted.method} {accepted.url} answered {accepted.status} and set "
+        f"{', '.join(sc.name for sc in accepted.set_cookies)}, and {where(run, ex)} carrying exactly that new "
+        f"session got 401 from the network, in every run.",
+        "The server accepts the password but not its own session: check the session store, the signing "
+        "key shared by all nodes, and the cookie the protected area expects.",
+        run,
+        ex,
+        {r.engine for r, _, _ in examples},
+    )

@@ -1,0 +1,223 @@
+"""Tokens past their time, for another audience or issuer, or never refreshed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from loginprobe.checks.common import (
+    CLOCK_SKEW_S,
+    effective_status,
+    error_texts,
+    failing_runs,
+    fmt_duration,
+    fmt_time,
+    make_finding,
+    mentions,
+    where,
+)
+from loginprobe.checks.registry import check
+
+from loginprobe.evidence import Exchange, JwtRecord, RunEvidence, SiteEvidence
+from loginprobe.verdict import Finding
+
+EXPIRY_WORDS = r"expir|not (yet )?valid|\bexp\b|\bnbf\b|lifetime|too old|stale"
+STORED_IN = ("localstorage", "sessionstorage", "cookie", "storage")
+
+
+def _rejected(run: RunEvidence) -> list[Exchange]:
+    return [ex for ex in run.exchanges if effective_status(ex) in (401, 403)]
+
+
+def _jwt_of(run: RunEvidence, ex: Exchange) -> JwtRecord | None:
+    """The JWT the request carried (found in its headers, or the Authorization's fingerprint)."""
+    fingerprint = ex.authorization.fingerprint if ex.authorization is not None else None
+    for jwt in run.jwts:
+        if jwt.exchange_id == ex.id and jwt.found_in.lower().startswith("request"):
+            return jwt
+    for jwt in run.jwts:
+        if fingerprint and (jwt.fingerprint == fingerprint or jwt.fingerprint in fingerprint):
+            return jwt
+    return None
+
+
+def _reference(jwt: JwtRecord, ex: Exchange) -> tuple[datetime | None, str]:
+    """The moment to judge the token at: the response's Date, else the JWT's own reference."""
+    if ex.server_date is not None:
+        return ex.server_date, "the server's Date"
+    if jwt.reference_time is not None:
+        label = "the server's Date" if jwt.reference == "server-date" else "the local clock"
+        return jwt.reference_time, label
+    return None, "unknown"
+
+
+def _time_problem(jwt: JwtRecord, ex: Exchange) -> tuple[float, str] | None:
+    """(confidence, sentence) when exp/nbf/iat put the token outside its validity at the reference."""
+    ref, label = _reference(jwt, ex)
+    if ref is None:
+        return None
+    server_clock = label == "the server's Date"
+    if jwt.expires_at is not None:
+        late = (ref - jwt.expires_at).total_seconds()
+        if late > CLOCK_SKEW_S:
+            return (
+                0.95 if server_clock else 0.8,
+                f"`exp` was {fmt_time(jwt.expires_at)}, {label} said {fmt_time(ref)} "
+                f"({fmt_duration(late)} later)",
+            )
+        if late >= 0:
+            return (
+                0.7,
+                f"`exp` was {fmt_time(jwt.expires_at)}, {label} said {fmt_time(ref)} "
+                f"({late:.0f} s later, inside the {CLOCK_SKEW_S:.0f} s skew many servers allow)",
+            )
+    if jwt.not_before is not None:
+        early = (jwt.not_before - ref).total_seconds()
+        if early > CLOCK_SKEW_S:
+            return (
+                0.9 if server_clock else 0.75,
+                f"`nbf` was {fmt_time(jwt.not_before)}, {fmt_duration(early)} after {label} "
+                f"({fmt_time(ref)}): the token was not valid yet",
+            )
+    if jwt.issued_at is not None:
+        ahead = (jwt.issued_at - ref).total_seconds()
+        if ahead > CLOCK_SKEW_S:
+            return (
+                0.8 if server_clock else 0.6,
+                f"`iat` was {fmt_time(jwt.issued_at)}, {fmt_duration(ahead)} after {label} "
+                f"({fmt_time(ref)}): the issuer's and the server's clocks disagree",
+            )
+    return None
+
+
+def _who(jwt: JwtRecord) -> str:
+    sub = jwt.claims.get("sub")
+    return f", sub {sub}" if isinstance(sub, str) else ""
+
+
+@check
+def expired_token(ev: SiteEvidence) -> Iterator[Finding]:
+    """A token was past `exp` (or before `nbf`/`iat`) by the server's clock when the 401 came back."""
+    for run in failing_runs(ev):
+        for ex in _rejected(run):
+            jwt = _jwt_of(run, ex)
+            said = mentions(error_texts(ex), EXPIRY_WORDS)
+            server_said = f"; the server said: {said[:160]}" if said else ""
+            problem = _time_problem(jwt, ex) if jwt is not None else None
+            if jwt is not None and problem is not None:
+                confidence, sentence = problem
+                if said:
+                    confidence = max(confidence, 0.95)
+                yield make_finding(
+                    "expired-token",
+                    "expired_token",
+                    confidence,
+                    f"{sentence} when {where(run, ex)} answered {ex.status or ex.failure} "
+                    f"(token from {jwt.found_in}, {jwt.fingerprint}{_who(jwt)}){server_said}.",
+                    "Get a new token (sign in again or refresh it) and check the issuer's and the "
+                    "server's clocks (NTP) if the token was fresh when issued.",
+                    run,
+                    ex,
+                )
+            elif said and any(ch.error == "invalid_token" for ch in ex.challenges):
+                # RFC 6750 §3.1: invalid_token covers expired tokens; the description says which.
+                yield make_finding(
+                    "expired-token",
+                    "expired_token",
+                    0.9,
+                    f'{where(run, ex)} answered {ex.status} with error="invalid_token"{server_said}.',
+                    "Get a new access token (sign in again or use the refresh token) and retry.",
+                    run,
+                    ex,
+                )
+
+
+def _claim_list(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return []
+
+
+@check
+def wrong_audience_or_issuer(ev: SiteEvidence) -> Iterator[Finding]:
+    """A refused token names another audience or issuer than the site's configuration expects."""
+    for run in failing_runs(ev):
+        exp = run.expectations
+        if not exp.audience and not exp.issuer:
+            continue
+        for ex in _rejected(run):
+            jwt = _jwt_of(run, ex)
+            if jwt is None:
+                continue
+            problems = []
+            audiences = _claim_list(jwt.claims.get("aud"))
+            if exp.audience and exp.audience not in audiences:
+                problems.append(f"`aud` is {', '.join(audiences) or '(missing)'}, not {exp.audience}")
+            issuer = jwt.claims.get("iss")
+            if exp.issuer and str(issuer or "").rstrip("/") != exp.issuer.rstrip("/"):
+                problems.append(f"`iss` is {issuer or '(missing)'}, not {exp.issuer}")
+            if problems:
+                yield make_finding(
+                    "invalid-credentials",
+                    "wrong_audience_or_issuer",
+                    0.85,
+                    f"The token {where(run, ex)} sent ({jwt.fingerprint}{_who(jwt)}) was refused with "
+                    f"{ex.status}: {'; '.join(problems)}.",
+                    "Request the token for this API's audience from the expected issuer (check the "
+                    "client's `audience`/`resource` parameter and the issuer URL).",
+                    run,
+                    ex,
+                )
+
+
+def _stored_before(run: RunEvidence, jwt: JwtRecord) -> str | None:
+    """Where the returning browser kept this token before the run started, or None."""
+    for area in run.before.storage:
+        for kind, values in (("localStorage", area.local), ("sessionStorage", area.session)):
+            for key, value in values.items():
+                if jwt.fingerprint and jwt.fingerprint in value:
+                    return f"{kind} {key} of {area.origin}"
+    for cookie in run.before.cookies:
+        if jwt.fingerprint and jwt.fingerprint in cookie.value_fingerprint:
+            return f"cookie {cookie.name}"
+    if any(word in jwt.found_in.lower() for word in STORED_IN) and run.mode != "fresh":
+        return jwt.found_in
+    return None
+
+
+@check
+def refresh_never_happened(ev: SiteEvidence) -> Iterator[Finding]:
+    """A returning browser reused an expired stored token and never asked for a new one."""
+    for run in failing_runs(ev):
+        for ex in _rejected(run):
+            jwt = _jwt_of(run, ex)
+            if jwt is None or _time_problem(jwt, ex) is None:
+                continue
+            stored = _stored_before(run, jwt)
+            if stored is None:
+                continue
+            later = [item for item in run.exchanges if item.id > ex.id and item.authorization is not None]
+            if any(
+                item.authorization and item.authorization.fingerprint != jwt.fingerprint for item in later
+            ):
+                continue  # a new token was tried afterwards
+            refresh_keys = [
+                f"{key} ({area.origin})"
+                for area in run.before.storage
+                for key in [*area.local, *area.session]
+                if "refresh" in key.lower()
+            ]
+            extra = f"; a refresh token was stored under {', '.join(refresh_keys)}" if refresh_keys else ""
+            yield make_finding(
+                "expired-token",
+                "refresh_never_happened",
+                0.7,
+                f"{run.label} reused the token kept in {stored} ({jwt.fingerprint}) for {where(run, ex)}, "
+                f"got {ex.status or ex.failure} and never requested a new token{extra}.",
+                "Make the client refresh (or drop and re-acquire) a stored token when it expires or when "
+                "the API answers 401 with invalid_token.",
+                run,
+                ex,
+            )

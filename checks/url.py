@@ -1,0 +1,82 @@
+"""The wrong URL: a redirect to another origin or scheme that lost the credentials, or a host that does not resolve."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from loginprobe.checks.common import (
+    credential_sent,
+    failing_runs,
+    make_finding,
+    protected_exchange,
+    status_text,
+    where,
+)
+from loginprobe.checks.registry import check
+
+from loginprobe.evidence import SiteEvidence, origin_of
+from loginprobe.verdict import Finding
+
+# Name-resolution failures as Chromium, Firefox and WebKit word them.
+UNRESOLVED = (
+    "ERR_NAME_NOT_RESOLVED",
+    "NS_ERROR_UNKNOWN_HOST",
+    "Could not resolve host",
+    "ERR_NAME_RESOLUTION_FAILED",
+)
+
+
+@check
+def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
+    """A redirect carried the protected request to another origin or scheme, where its credentials stayed behind."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None:
+            continue
+        expected = origin_of(run.expectations.protected_url)
+        if ex.origin == expected:
+            continue
+        chain = run.redirect_chain(ex.id)
+        hop_index = next((i for i in range(1, len(chain)) if chain[i].origin != chain[i - 1].origin), None)
+        if hop_index is None:
+            continue
+        before_hop, after_hop = chain[hop_index - 1], chain[hop_index]
+        carried = credential_sent(run, before_hop)
+        kept = credential_sent(run, after_hop)
+        downgrade = before_hop.url.startswith("https:") and after_hop.url.startswith("http:")
+        lost = (
+            f"; {before_hop.origin} got {carried}, {after_hop.origin} got {kept or 'none'}" if carried else ""
+        )
+        via = before_hop.header("location") or after_hop.url
+        yield make_finding(
+            "wrong-url",
+            "wrong_url",
+            0.9 if carried and not kept else 0.8,
+            f"{before_hop.method} {before_hop.url} redirected ({before_hop.status}, Location {via}) to "
+            f"{after_hop.origin}{' (https to http)' if downgrade else ''}, another origin than the configured "
+            f"{expected}{lost}; {where(run, ex)} got {status_text(ex)}.",
+            f"Use the canonical URL the site redirects to ({after_hop.origin}) in the configuration, or make the "
+            f"site stop redirecting between hosts/schemes (cookies and Authorization are per origin).",
+            run,
+            ex,
+        )
+
+
+@check
+def unresolvable_host(ev: SiteEvidence) -> Iterator[Finding]:
+    """A host of the login does not resolve (a typo or a missing DNS entry)."""
+    seen: set[str] = set()
+    for run in failing_runs(ev):
+        for ex in run.exchanges:
+            if not ex.failure or not any(code in ex.failure for code in UNRESOLVED) or ex.origin in seen:
+                continue
+            seen.add(ex.origin)
+            yield make_finding(
+                "wrong-url",
+                "unresolvable_host",
+                0.9,
+                f"The host of {ex.url} does not resolve ({ex.failure}) in {run.label}.",
+                "Check the URL for typos and that this host has a DNS entry reachable from here (VPN, /etc/hosts).",
+                run,
+                ex,
+            )
