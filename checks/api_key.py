@@ -12,6 +12,7 @@ from loginprobe.checks.common import (
     failing_runs,
     make_finding,
     protected_exchange,
+    server_says,
     status_text,
     where,
 )
@@ -54,7 +55,7 @@ def invalid_api_key(ev: SiteEvidence) -> Iterator[Finding]:
         configured = f"{exp.api_key_location or 'header'} {name}"
         sent_in = api_key_sent(run, ex)
         texts = error_texts(ex)
-        said = next((t for t in texts if t.strip()), None)
+        said = server_says(ex)
         server_said = f" (the server said: {said[:160]})" if said else ""
         if sent_in is None:
             yield make_finding(

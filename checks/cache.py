@@ -140,32 +140,55 @@ def cache_evidence(run: RunEvidence, ex: Exchange) -> tuple[float, list[str]]:
     return max(conf for conf, _ in signals), [text for _, text in signals]
 
 
+def _network_agrees(ev: SiteEvidence, run: RunEvidence, hop: Exchange) -> bool:
+    """Another run got the same answer for the same request straight from the server: not stale."""
+    for other in ev.runs:
+        if other.run_id == run.run_id:
+            continue
+        for item in other.exchanges:
+            if item.method != hop.method or item.url != hop.url or item.status != hop.status:
+                continue
+            if item.header("location") != hop.header("location") or cache_evidence(other, item)[1]:
+                continue
+            return True
+    return False
+
+
 @check
 def stale_cache(ev: SiteEvidence) -> Iterator[Finding]:
-    """The failing protected response was replayed from a cache (browser, service worker or shared)."""
+    """The failing protected response, or a redirect on the way to it, was replayed from a cache."""
     for run in failing_runs(ev):
         ex = protected_exchange(run)
         if ex is None or ex.status is None:
             continue
-        confidence, signals = cache_evidence(run, ex)
-        if not signals:
+        for hop in run.redirect_chain(ex.id):
+            confidence, signals = cache_evidence(run, hop)
+            if signals and hop.status is not None and not _network_agrees(ev, run, hop):
+                break
+        else:
             continue
         ablation = ablations_of(ev, run).get("no-cache")
         confirmed = ""
         if ablation is not None and ablation.outcome.success:
             confidence = min(1.0, confidence + 0.04)
             confirmed = f"; the same profile without its cache ({ablation.label}) signed in"
+        location = hop.header("location")
+        led = (
+            f" and sent the browser to {location}, where {where(run, ex)} got {status_text(ex)}"
+            if hop.id != ex.id and location
+            else ""
+        )
         yield make_finding(
             "stale-cache",
             "stale_cache",
             confidence,
-            f"The {status_text(ex)} for {where(run, ex)} {' and '.join(signals)} "
-            f"({_cache_headers(ex)}){confirmed}.",
+            f"The {status_text(hop)} for {where(run, hop)} {' and '.join(signals)} "
+            f"({_cache_headers(hop)}){led}{confirmed}.",
             "Clear this origin's cached responses (browser cache, service worker caches, CDN/proxy cache) "
             "and make the server send `Cache-Control: no-store` (or `private` plus `Vary: Cookie, "
-            "Authorization`) on 401 and on authenticated pages.",
+            "Authorization`) on 401s and authenticated pages, and expiry on permanent redirects.",
             run,
-            ex,
+            hop,
         )
 
 

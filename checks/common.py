@@ -300,6 +300,16 @@ def error_texts(ex: Exchange) -> list[str]:
     return texts
 
 
+def server_says(ex: Exchange) -> str | None:
+    """The server's own words about the failure: error_description, else error, else the body excerpt."""
+    for name in ("error_description", "error"):
+        for ch in ex.challenges:
+            value = ch.params.get(name)
+            if value:
+                return value
+    return ex.body_excerpt.strip() if ex.body_excerpt and ex.body_excerpt.strip() else None
+
+
 def mentions(texts: Iterable[str], pattern: str) -> str | None:
     """The first text matching `pattern` (case-insensitive), or None."""
     rx = re.compile(pattern, re.IGNORECASE)

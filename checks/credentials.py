@@ -19,6 +19,7 @@ from loginprobe.checks.common import (
     passing_runs,
     protected_exchange,
     rejected_submission,
+    server_says,
     status_text,
     where,
 )
@@ -136,7 +137,7 @@ def invalid_credentials(ev: SiteEvidence) -> Iterator[Finding]:
     labels = ", ".join(r.label for r, _, _ in rejections)
     challenged = all(item.challenges for _, item, _ in rejections)
     challenge = f" with `{describe_challenges(ex.challenges)}`" if ex.challenges else " without a challenge"
-    described = mentions(error_texts(ex), r".")
+    described = server_says(ex)
     said = f" (the server said: {described[:160]})" if described else ""
     yield make_finding(
         "invalid-credentials",

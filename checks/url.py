@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from loginprobe.checks.cache import cache_evidence
 from loginprobe.checks.common import (
     credential_sent,
     failing_runs,
@@ -48,11 +49,16 @@ def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
             f"; {before_hop.origin} got {carried}, {after_hop.origin} got {kept or 'none'}" if carried else ""
         )
         via = before_hop.header("location") or after_hop.url
+        # A redirect replayed from the browser's cache is stale_cache's finding; this one then only adds
+        # where the credentials stayed behind.
+        cached = before_hop.from_cache or bool(cache_evidence(run, before_hop)[1])
+        confidence = 0.6 if cached else 0.9 if carried and not kept else 0.8
         yield make_finding(
             "wrong-url",
             "wrong_url",
-            0.9 if carried and not kept else 0.8,
-            f"{before_hop.method} {before_hop.url} redirected ({before_hop.status}, Location {via}) to "
+            confidence,
+            f"{before_hop.method} {before_hop.url} redirected ({before_hop.status}"
+            f"{', from the cache' if cached else ''}, Location {via}) to "
             f"{after_hop.origin}{' (https to http)' if downgrade else ''}, another origin than the configured "
             f"{expected}{lost}; {where(run, ex)} got {status_text(ex)}.",
             f"Use the canonical URL the site redirects to ({after_hop.origin}) in the configuration, or make the "
