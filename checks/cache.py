@@ -40,7 +40,7 @@ SERVED_FROM = {
 
 
 def _cache_headers(ex: Exchange) -> str:
-    """The headers that decided caching, quoted as they came ("Cache-Control max-age=3600, no Vary: Cookie")."""
+    """The headers that decided caching, as they came ("Cache-Control max-age=3600, no Vary: Cookie")."""
     parts = []
     control = ex.header("cache-control")
     parts.append(f"Cache-Control {control}" if control else "no Cache-Control")
@@ -211,7 +211,8 @@ def no_cache_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
             # Alone, a differential result can also come from a flapping server: keep it below direct
             # evidence; with a direct cache signal on the failing response it confirms the cause.
             0.95 if direct else 0.7,
-            f"{source.label} failed ({source.outcome.reason}) while {ablated.label}, the same profile with its "
+            f"{source.label} failed ({source.outcome.reason}) while {ablated.label}, the same profile "
+            "with its "
             f"HTTP cache, service workers and Cache API removed, signed in{held}.",
             "Clear this origin's browser cache and service worker (DevTools > Application > Clear site data) "
             "and fix the server's Cache-Control on 401 and authenticated responses.",
@@ -244,7 +245,7 @@ def _cacheable(ex: Exchange) -> str | None:
 
 @check
 def cacheable_unauthorized(ev: SiteEvidence) -> Iterator[Finding]:
-    """A 401/403 carried explicit freshness and no Vary on credentials: caches may replay it to later visitors."""
+    """A 401/403 carried explicit freshness: a cache may replay it to a visitor who signed in since."""
     seen: set[str] = set()
     for run in ev.runs:
         for ex in run.exchanges:

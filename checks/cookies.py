@@ -113,7 +113,8 @@ def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
                 continue
             if old is not None:
                 parts.append(
-                    f"sent `{name}` ({old.value_fingerprint}, Path={old.path}) unchanged from before the run: "
+                    f"sent `{name}` ({old.value_fingerprint}, Path={old.path}) unchanged from before the "
+                    "run: "
                     "nothing in this run refreshed it"
                 )
         if not parts:
@@ -163,9 +164,11 @@ def no_cookies_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
             "no_cookies_ablation_fixes",
             # A differential result alone; a flapping server could produce it as well.
             0.75 if also else 0.7,
-            f"{source.label} failed ({source.outcome.reason}) while {ablated.label}, the same profile with its "
+            f"{source.label} failed ({source.outcome.reason}) while {ablated.label}, the same profile "
+            "with its "
             f"cookies removed (it held: {names}), signed in{also}.",
-            "Clear this site's cookies in the returning browser and sign in again; make the server replace or "
+            "Clear this site's cookies in the returning browser and sign in again; make the server "
+            "replace or "
             "expire old session cookies when it issues a new one.",
             source,
             protected_exchange(source),
@@ -242,7 +245,8 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                         f"{run.engine} refused the cookie `{sc.name}` set by {item.method} {item.url} "
                         f"({_explain(sc.blocked_reasons) or 'no reason given'}), so {where(run, ex)} went "
                         f"without it and got {status_text(ex)}.",
-                        f"Fix the `{sc.name}` cookie's attributes on the server ({_attrs(sc)}) so the browser "
+                        f"Fix the `{sc.name}` cookie's attributes on the server ({_attrs(sc)}) so the "
+                        "browser "
                         "accepts it for this host and scheme.",
                         run,
                         item,
@@ -260,7 +264,8 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                         "cookie-blocked",
                         "cookie_blocked",
                         (0.85 if why else 0.55) if nothing_sent else 0.6,
-                        f"`{sc.name}` set by {item.method} {item.url} ({_attrs(sc)}) is not in {run.engine}'s "
+                        f"`{sc.name}` set by {item.method} {item.url} ({_attrs(sc)}) is not in "
+                        f"{run.engine}'s "
                         f"cookie jar after the run{f': {why}' if why else ''}; {where(run, ex)} went without "
                         f"it and got {status_text(ex)}.",
                         f"Fix the `{sc.name}` cookie's attributes on the server so the browser stores it for "
@@ -285,7 +290,8 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                     "cookie-blocked",
                     "cookie_blocked",
                     (0.7 if benign else 0.95) if nothing_sent else 0.7,
-                    f"{run.engine} had the cookie `{withheld.name}` but withheld it from {hop.method} {hop.url}"
+                    f"{run.engine} had the cookie `{withheld.name}` but withheld it from {hop.method} "
+                    f"{hop.url}"
                     f"{chain}: {_explain(withheld.reasons)}; the protected request got {status_text(ex)}.",
                     _fix_for(withheld.name, withheld.reasons),
                     run,
@@ -295,7 +301,7 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
         if not nothing_sent:
             continue
         path = urlsplit(ex.url).path or "/"
-        for name, (item, sc) in _set_in_run(run, ex.id).items():
+        for name, (item, _set) in _set_in_run(run, ex.id).items():
             if name in reported:
                 continue
             jar = [
@@ -321,7 +327,8 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                 "cookie-blocked",
                 "cookie_blocked",
                 0.8,
-                f"`{name}` was set by {item.method} {item.url} and is in {run.engine}'s jar, but {where(run, ex)} "
+                f"`{name}` was set by {item.method} {item.url} and is in {run.engine}'s jar, but "
+                f"{where(run, ex)} "
                 f"did not carry it: {why}; it got {status_text(ex)}.",
                 _fix_for(
                     name,
@@ -354,5 +361,8 @@ def _fix_for(name: str, reasons: list[str]) -> str:
     if any("Path" in r for r in reasons):
         return f"Give `{name}` a Path that covers the protected URL (usually Path=/)."
     if any("Partition" in r or "ThirdParty" in r for r in reasons):
-        return f"Set `{name}` from the top-level site the user visits, not from an embedded or third-party origin."
+        return (
+            f"Set `{name}` from the top-level site the user visits, not from an embedded or third-party "
+            "origin."
+        )
     return f"Fix the `{name}` cookie's Domain/Path/Secure/SameSite attributes for this host."

@@ -52,7 +52,8 @@ def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
                 "missing-credentials",
                 "missing_credentials",
                 0.95,
-                f"{where(run, ex)} answered {status_text(ex)} with the challenge `{challenge}` and the request "
+                f"{where(run, ex)} answered {status_text(ex)} with the challenge `{challenge}` and the "
+                "request "
                 f"carried no credentials: none are configured for this site.",
                 f"Configure the credentials the challenge asks for ({challenge.split(' ')[0]}) for this site "
                 f"and run again.",
@@ -97,9 +98,9 @@ def _rejection(run: RunEvidence) -> tuple[Exchange, str] | None:
     ex = protected_exchange(run)
     if ex is not None and is_rejection(ex) and not ex.from_cache:
         sent = credential_sent(run, ex)
-        if ex.authorization is not None and sent and not mentions(error_texts(ex), OTHER_CAUSE_WORDS):
-            if not _expired_jwt_sent(run, ex):
-                return ex, sent
+        refused_as_such = not mentions(error_texts(ex), OTHER_CAUSE_WORDS) and not _expired_jwt_sent(run, ex)
+        if ex.authorization is not None and sent and refused_as_such:
+            return ex, sent
     submission = rejected_submission(run, ex)
     if submission is not None and not mentions(error_texts(submission), OTHER_CAUSE_WORDS):
         return (

@@ -39,7 +39,8 @@ def engine_cannot_answer_challenge(ev: SiteEvidence) -> Iterator[Finding]:
             "missing-credentials",
             "engine_cannot_answer_challenge",
             0.9,
-            f"{where(run, ex)} was challenged with `{describe_challenge(challenge)}` and {run.engine} sent no "
+            f"{where(run, ex)} was challenged with `{describe_challenge(challenge)}` and {run.engine} "
+            "sent no "
             f"Authorization: {note}{elsewhere}.",
             f"Not a problem of the site or the password: check this site with another engine, or drive "
             f"{run.engine} in a way that answers {challenge.scheme} (a real user's browser prompts for it).",
@@ -88,7 +89,8 @@ def _difference(failed: RunEvidence, passed: RunEvidence) -> tuple[CauseId, str]
         )
     if good.authorization and bad.authorization and good.authorization.scheme != bad.authorization.scheme:
         return "wrong-auth-scheme", (
-            f"{passed.engine} sent {good.authorization.scheme}, {failed.engine} sent {bad.authorization.scheme}"
+            f"{passed.engine} sent {good.authorization.scheme}, {failed.engine} sent "
+            f"{bad.authorization.scheme}"
         )
     if bad.url != good.url:
         return "wrong-url", f"{passed.engine} ended at {good.url}, {failed.engine} at {bad.url}"
@@ -117,7 +119,8 @@ def engine_difference(ev: SiteEvidence) -> Iterator[Finding]:
                     "unknown",
                     "engine_difference",
                     0.5,
-                    f"{partner.label} signed in and {failed.label} failed ({outcome}); cookies stored and sent, "
+                    f"{partner.label} signed in and {failed.label} failed ({outcome}); cookies stored "
+                    "and sent, "
                     "Authorization and the final URL were the same.",
                     f"Open both traces side by side ({partner.label} vs {failed.label}) and compare the "
                     "requests before the protected one.",

@@ -38,7 +38,8 @@ def proxy_authentication_required(ev: SiteEvidence) -> Iterator[Finding]:
                     0.95,
                     f"The proxy{proxy} answered {ex.status or 407} to {where(run, ex)}{asked}: the request "
                     "never reached the site.",
-                    "Give the browser the proxy's credentials (Proxy-Authorization), or run without the proxy "
+                    "Give the browser the proxy's credentials (Proxy-Authorization), or run without the "
+                    "proxy "
                     "/ VPN or with a proxy bypass for this host.",
                     run,
                     ex,
@@ -106,7 +107,8 @@ def proxy_changes_outcome(ev: SiteEvidence) -> Iterator[Finding]:
             "proxy_changes_outcome",
             confidence,
             f"{passed.label} signed in but {failed.label} failed {which}{detail}.",
-            "Make the proxy pass the Authorization and Cookie headers through unchanged (or bypass it for this "
+            "Make the proxy pass the Authorization and Cookie headers through unchanged (or bypass it "
+            "for this "
             "host); compare its configuration with the direct path.",
             failed,
             ex,

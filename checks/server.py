@@ -149,7 +149,8 @@ def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
         "accepted_then_refused",
         0.6,
         f"The login {accepted.method} {accepted.url} answered {accepted.status} and set "
-        f"{', '.join(sc.name for sc in accepted.set_cookies)}, and {where(run, ex)} carrying exactly that new "
+        f"{', '.join(sc.name for sc in accepted.set_cookies)}, and {where(run, ex)} carrying exactly "
+        "that new "
         f"session got 401 from the network, in every run.",
         "The server accepts the password but not its own session: check the session store, the signing "
         "key shared by all nodes, and the cookie the protected area expects.",

@@ -1,4 +1,4 @@
-"""The wrong URL: a redirect to another origin or scheme that lost the credentials, or a host that does not resolve."""
+"""The wrong URL: a redirect to another origin or scheme that lost the credentials, or a bad host."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ UNRESOLVED = (
 
 @check
 def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
-    """A redirect carried the protected request to another origin or scheme, where its credentials stayed behind."""
+    """A redirect took the protected request to another origin or scheme, without its credentials."""
     for run in failing_runs(ev):
         ex = protected_exchange(run)
         if ex is None:
@@ -59,9 +59,11 @@ def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
             confidence,
             f"{before_hop.method} {before_hop.url} redirected ({before_hop.status}"
             f"{', from the cache' if cached else ''}, Location {via}) to "
-            f"{after_hop.origin}{' (https to http)' if downgrade else ''}, another origin than the configured "
+            f"{after_hop.origin}{' (https to http)' if downgrade else ''}, another origin than the "
+            "configured "
             f"{expected}{lost}; {where(run, ex)} got {status_text(ex)}.",
-            f"Use the canonical URL the site redirects to ({after_hop.origin}) in the configuration, or make the "
+            f"Use the canonical URL the site redirects to ({after_hop.origin}) in the configuration, or "
+            "make the "
             f"site stop redirecting between hosts/schemes (cookies and Authorization are per origin).",
             run,
             ex,
@@ -82,7 +84,8 @@ def unresolvable_host(ev: SiteEvidence) -> Iterator[Finding]:
                 "unresolvable_host",
                 0.9,
                 f"The host of {ex.url} does not resolve ({ex.failure}) in {run.label}.",
-                "Check the URL for typos and that this host has a DNS entry reachable from here (VPN, /etc/hosts).",
+                "Check the URL for typos and that this host has a DNS entry reachable from here (VPN, "
+                "/etc/hosts).",
                 run,
                 ex,
             )

@@ -84,8 +84,10 @@ def run_checks(ev: SiteEvidence, *, raise_errors: bool = False) -> list[Finding]
                     cause="unknown",
                     check=name,
                     confidence=0.0,
-                    summary=f"The check {name} failed on this evidence ({type(exc).__name__}: {str(exc)[:200]}).",
-                    next_step="Report this loginprobe bug with the report folder; the other checks still ran.",
+                    summary=(
+                        f"The check {name} failed on this evidence ({type(exc).__name__}: {str(exc)[:200]})."
+                    ),
+                    next_step="Report this loginprobe bug with the report folder; other checks still ran.",
                 )
             )
     return findings

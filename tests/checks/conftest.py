@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from loginprobe.checks.registry import registered
+
 from loginprobe.diagnose import diagnose
 from loginprobe.evidence import SiteEvidence
 from loginprobe.verdict import Finding, Verdict

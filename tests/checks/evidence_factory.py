@@ -60,7 +60,9 @@ def challenge_header(ch: Challenge) -> str:
     return f"{ch.scheme} {', '.join(parts)}".strip()
 
 
-def auth(scheme: str = "Basic", identity: str | None = "alice", fingerprint: str = PASSWORD_FP) -> AuthorizationSent:
+def auth(
+    scheme: str = "Basic", identity: str | None = "alice", fingerprint: str = PASSWORD_FP
+) -> AuthorizationSent:
     return AuthorizationSent(scheme=scheme, identity=identity, fingerprint=fingerprint)
 
 
@@ -72,14 +74,27 @@ def set_cookie(
     reasons: Sequence[str] = (),
     **attributes: str,
 ) -> SetCookie:
-    attrs = {"path": "/", "httponly": "", "samesite": "Lax", **{k.replace("_", "-"): v for k, v in attributes.items()}}
+    attrs = {
+        "path": "/",
+        "httponly": "",
+        "samesite": "Lax",
+        **{k.replace("_", "-"): v for k, v in attributes.items()},
+    }
     return SetCookie(
-        name=name, value_fingerprint=fingerprint, attributes=attrs, stored=stored, blocked_reasons=list(reasons)
+        name=name,
+        value_fingerprint=fingerprint,
+        attributes=attrs,
+        stored=stored,
+        blocked_reasons=list(reasons),
     )
 
 
 def cookie(
-    name: str = "session", fingerprint: str = NEW_SESSION, domain: str = "127.0.0.1", path: str = "/", **kw: Any
+    name: str = "session",
+    fingerprint: str = NEW_SESSION,
+    domain: str = "127.0.0.1",
+    path: str = "/",
+    **kw: Any,
 ) -> CookieRecord:
     return CookieRecord(name=name, value_fingerprint=fingerprint, domain=domain, path=path, **kw)
 
@@ -223,7 +238,9 @@ def make_run(
             service_workers=list(service_workers),
             cache_storage=list(cache_storage),
         ),
-        after=StateSnapshot(taken="after", cookies=list(after_cookies), service_workers=list(service_workers)),
+        after=StateSnapshot(
+            taken="after", cookies=list(after_cookies), service_workers=list(service_workers)
+        ),
         jwts=list(jwts),
         outcome=Outcome(
             success=success,
@@ -280,7 +297,9 @@ def form_login(
     account_status: int | None = 401,
     account_cookies: Sequence[tuple[str, str]] | None = None,
     account_headers: Iterable[Header] = (),
-    account_challenges: Sequence[Challenge] = (challenge("Cookie", realm="app", **{"form-action": "/login"}),),
+    account_challenges: Sequence[Challenge] = (
+        challenge("Cookie", realm="app", **{"form-action": "/login"}),
+    ),
     account_served_from: str = "network",
     account_date: datetime | None = T0 + timedelta(seconds=1),
     base: str = APP,
@@ -290,7 +309,9 @@ def form_login(
     session = session if session is not None else set_cookie()
     accepted = 300 <= login_status < 400
     if account_cookies is None:
-        account_cookies = [(session.name, session.value_fingerprint)] if accepted and session.stored is not False else []
+        account_cookies = (
+            [(session.name, session.value_fingerprint)] if accepted and session.stored is not False else []
+        )
     ok = account_status is not None and account_status < 300
     return [
         make_exchange(0, f"{base}/login", engine=engine, date=T0 - timedelta(seconds=1)),
@@ -332,7 +353,9 @@ def basic_login(
     response_headers: Iterable[Header] = (),
 ) -> list[Exchange]:
     """The unauthenticated 401 with its challenge, then (when answered) the retry with Authorization."""
-    first = make_exchange(0, url, status=401, engine=engine, challenges=offered, response_headers=response_headers)
+    first = make_exchange(
+        0, url, status=401, engine=engine, challenges=offered, response_headers=response_headers
+    )
     if not answered:
         return [first]
     ok = final_status < 300

@@ -19,12 +19,15 @@ from evidence_factory import (
     make_site,
     set_cookie,
 )
+
 from loginprobe.evidence import CacheStorageEntry, CookieNotSent, ServiceWorkerRecord
 
 CANONICAL = "http://localhost:5000"
 
 
-def cached_redirect_run(*, engine: str = "chromium", served_from: str = "disk-cache", old_date_s: float = 0) -> object:
+def cached_redirect_run(
+    *, engine: str = "chromium", served_from: str = "disk-cache", old_date_s: float = 0
+) -> object:
     """A returning browser: login lands on /, then /account follows a cached 301 to another host."""
     login = form_login(engine=engine, account_status=200)[:2]  # type: ignore[arg-type]
     stored_301 = T0 - timedelta(hours=2) if old_date_s else T0 + timedelta(seconds=1)
@@ -67,7 +70,10 @@ def test_cached_permanent_redirect_is_stale_cache_not_wrong_url() -> None:
     verdict = verdict_of(ev)
     assert verdict.primary == "stale-cache"
     assert "wrong-url" in verdict.contributing
-    assert "301 for GET http://127.0.0.1:5000/account in chromium/persisted came from the browser's disk cache" in verdict.summary
+    assert (
+        "301 for GET http://127.0.0.1:5000/account in chromium/persisted came from the browser's disk cache"
+        in verdict.summary
+    )
     assert "signed in" in verdict.summary  # the no-cache differential confirms it
     assert verdict.findings[0].exchange_id == 2
 
@@ -75,7 +81,9 @@ def test_cached_permanent_redirect_is_stale_cache_not_wrong_url() -> None:
 def test_firefox_cached_redirect_seen_through_its_old_date() -> None:
     # Firefox's timing heuristic missed the cache hit: served_from says network, the Date gives it away.
     failing = cached_redirect_run(engine="firefox", served_from="network", old_date_s=7200)
-    verdict = verdict_of(make_site(make_run(form_login(engine="firefox", account_status=200), engine="firefox"), failing))
+    verdict = verdict_of(
+        make_site(make_run(form_login(engine="firefox", account_status=200), engine="firefox"), failing)
+    )
     assert verdict.primary == "stale-cache"
     assert "older than the server's clock" in verdict.summary
 
@@ -95,15 +103,26 @@ def test_service_worker_replays_a_401() -> None:
     exchanges = form_login(account_status=401)
     exchanges[2] = exchanges[2].model_copy(update={"url": f"{APP}/app/data", "served_from": "service-worker"})
     run = make_run(
-        exchanges, mode="persisted", protected_url=f"{APP}/app/data", service_workers=[sw], cache_storage=[entry]
+        exchanges,
+        mode="persisted",
+        protected_url=f"{APP}/app/data",
+        service_workers=[sw],
+        cache_storage=[entry],
     )
-    verdict = verdict_of(make_site(make_run(form_login(account_status=200), protected_url=f"{APP}/account"), run))
+    verdict = verdict_of(
+        make_site(make_run(form_login(account_status=200), protected_url=f"{APP}/account"), run)
+    )
     assert verdict.primary == "stale-cache"
     assert "a service worker" in verdict.summary and 'cache "app-v1" held a 401' in verdict.summary
 
 
 def test_shared_cache_hit_on_every_run() -> None:
-    hit = [("X-Cache", "HIT"), ("Age", "120"), ("Via", "1.1 edge-cache"), ("Cache-Control", "public, s-maxage=3600")]
+    hit = [
+        ("X-Cache", "HIT"),
+        ("Age", "120"),
+        ("Via", "1.1 edge-cache"),
+        ("Cache-Control", "public, s-maxage=3600"),
+    ]
     runs = [
         make_run(form_login(engine=engine, account_headers=hit), engine=engine, mode=mode)  # type: ignore[arg-type]
         for engine in ("chromium", "firefox")
@@ -123,7 +142,10 @@ def test_cacheable_401_in_a_healthy_basic_site_is_only_contributing() -> None:
     verdict = verdict_of(make_site(make_run(exchanges, flow="basic")))
     assert verdict.primary == "none"
     assert verdict.contributing == ["stale-cache"]
-    assert "max-age=600" in verdict.findings[0].summary and "no Vary: Cookie/Authorization" in verdict.findings[0].summary
+    assert (
+        "max-age=600" in verdict.findings[0].summary
+        and "no Vary: Cookie/Authorization" in verdict.findings[0].summary
+    )
 
 
 def test_session_lost_by_the_server_is_stale_cookie() -> None:
@@ -131,9 +153,15 @@ def test_session_lost_by_the_server_is_stale_cookie() -> None:
     old = cookie("session", OLD_SESSION)
     persisted = make_run(
         [
-            make_exchange(0, f"{APP}/login", status=302, location=f"{APP}/account", cookies=[("session", OLD_SESSION)]),
             make_exchange(
-                1, f"{APP}/account", status=401, redirected_from=0, cookies=[("session", OLD_SESSION)],
+                0, f"{APP}/login", status=302, location=f"{APP}/account", cookies=[("session", OLD_SESSION)]
+            ),
+            make_exchange(
+                1,
+                f"{APP}/account",
+                status=401,
+                redirected_from=0,
+                cookies=[("session", OLD_SESSION)],
                 challenges=[challenge("Cookie", realm="app")],
             ),
         ],
@@ -183,11 +211,25 @@ def _oidc_chain(engine: str, *, sent: bool, not_sent: list[CookieNotSent]) -> li
     strict = set_cookie(samesite="Strict")
     return [
         make_exchange(0, f"{IDP}/login", "POST", 302, engine=engine, location=f"{APP}/callback?code=x"),  # type: ignore[arg-type]
-        make_exchange(1, f"{APP}/callback?code=x", status=302, engine=engine, redirected_from=0,  # type: ignore[arg-type]
-                      location=f"{APP}/account", set_cookies=[strict]),
-        make_exchange(2, f"{APP}/account", status=200 if sent else 401, engine=engine, redirected_from=1,  # type: ignore[arg-type]
-                      cookies=[("session", NEW_SESSION)] if sent else [], cookies_not_sent=not_sent,
-                      challenges=[] if sent else [challenge("Cookie", realm="app")]),
+        make_exchange(
+            1,
+            f"{APP}/callback?code=x",
+            status=302,
+            engine=engine,
+            redirected_from=0,  # type: ignore[arg-type]
+            location=f"{APP}/account",
+            set_cookies=[strict],
+        ),
+        make_exchange(
+            2,
+            f"{APP}/account",
+            status=200 if sent else 401,
+            engine=engine,
+            redirected_from=1,  # type: ignore[arg-type]
+            cookies=[("session", NEW_SESSION)] if sent else [],
+            cookies_not_sent=not_sent,
+            challenges=[] if sent else [challenge("Cookie", realm="app")],
+        ),
     ]
 
 
@@ -197,7 +239,11 @@ def test_samesite_strict_withheld_on_a_cross_site_chain_in_chromium_only() -> No
     firefox = make_run(_oidc_chain("firefox", sent=True, not_sent=[]), engine="firefox", flow="oidc")  # type: ignore[arg-type]
     verdict = verdict_of(make_site(chromium, firefox))
     assert verdict.primary == "cookie-blocked"
-    assert verdict.engine_specific and verdict.engines_failing == ["chromium"] and verdict.engines_passing == ["firefox"]
+    assert (
+        verdict.engine_specific
+        and verdict.engines_failing == ["chromium"]
+        and verdict.engines_passing == ["firefox"]
+    )
     assert f"its redirect chain started at {IDP}/login" in verdict.summary
     assert "wrong-url" not in verdict.contributing
 

@@ -57,7 +57,9 @@ def test_invalid_credentials_needs_every_run_to_fail() -> None:
 
 def test_status_none_net_error_counts_as_a_rejection() -> None:
     # Chromium sometimes drops the status entirely and keeps only the net error.
-    ex = make_exchange(1, f"{APP}/basic/", status=None, authorization=auth(), failure="net::ERR_INVALID_AUTH_CREDENTIALS")
+    ex = make_exchange(
+        1, f"{APP}/basic/", status=None, authorization=auth(), failure="net::ERR_INVALID_AUTH_CREDENTIALS"
+    )
     run = make_run([ex], flow="basic")
     verdict = verdict_of(make_site(run))
     assert verdict.primary != "none"
@@ -65,6 +67,10 @@ def test_status_none_net_error_counts_as_a_rejection() -> None:
 
 
 def test_missing_credentials_never_claims_a_secret() -> None:
-    runs = [make_run(basic_login(answered=False, offered=[challenge("Basic", realm="x")]), flow="basic", credentials=())]
+    runs = [
+        make_run(
+            basic_login(answered=False, offered=[challenge("Basic", realm="x")]), flow="basic", credentials=()
+        )
+    ]
     verdict = verdict_of(make_site(*runs))
     assert "‹secret:" not in verdict.summary

@@ -41,7 +41,11 @@ def test_basic_sent_but_bearer_challenged() -> None:
 
 def _key_run(status: int, *, sent: bool = True, description: str = "", **kw: object) -> object:
     headers = [("X-API-Key", KEY_FP)] if sent else []
-    ch = [challenge("ApiKey", realm="api", error="invalid_key", error_description=description)] if description else []
+    ch = (
+        [challenge("ApiKey", realm="api", error="invalid_key", error_description=description)]
+        if description
+        else []
+    )
     return make_run(
         api_call(url=f"{APP}/v1/data", status=status, request_headers=headers, challenges=ch),
         flow="api-key",
@@ -54,7 +58,10 @@ def _key_run(status: int, *, sent: bool = True, description: str = "", **kw: obj
 
 
 def test_revoked_api_key() -> None:
-    ev = make_site(_key_run(401, description="the API key was revoked"), _key_run(401, description="the API key was revoked", engine="firefox"))
+    ev = make_site(
+        _key_run(401, description="the API key was revoked"),
+        _key_run(401, description="the API key was revoked", engine="firefox"),
+    )
     verdict = verdict_of(ev)
     assert verdict.primary == "invalid-api-key"
     assert "header X-API-Key" in verdict.summary and "revoked" in verdict.summary
@@ -74,9 +81,13 @@ def test_api_key_missing() -> None:
 
 
 def _role_run(status: int) -> object:
-    scope = challenge("Bearer", error="insufficient_scope", error_description="requires the role admin", scope="admin")
+    scope = challenge(
+        "Bearer", error="insufficient_scope", error_description="requires the role admin", scope="admin"
+    )
     exchanges = api_call(status=status, authorization=auth("Bearer", "alice", TOKEN_FP), challenges=[scope])
-    return make_run(exchanges, flow="bearer", protected_url=f"{APP}/api/me", jwts=[make_jwt(1, roles=["user"])])
+    return make_run(
+        exchanges, flow="bearer", protected_url=f"{APP}/api/me", jwts=[make_jwt(1, roles=["user"])]
+    )
 
 
 def test_insufficient_scope_403() -> None:

@@ -16,17 +16,28 @@ from evidence_factory import (
     make_run,
     make_site,
 )
+
 from loginprobe.evidence import StorageArea
 
-EXPIRED = challenge("Bearer", error="invalid_token", error_description="the access token expired at 09:55:00Z")
+EXPIRED = challenge(
+    "Bearer", error="invalid_token", error_description="the access token expired at 09:55:00Z"
+)
 
 
-def bearer_run(exp_offset_s: float, *, engine: str = "chromium", mode: str = "fresh", **jwt_kw: object) -> object:
+def bearer_run(
+    exp_offset_s: float, *, engine: str = "chromium", mode: str = "fresh", **jwt_kw: object
+) -> object:
     exchanges = api_call(status=401, authorization=auth("Bearer", "alice", TOKEN_FP), challenges=[EXPIRED])
     server_date = exchanges[1].server_date
     jwt = make_jwt(1, exp=T0 + timedelta(seconds=exp_offset_s), reference=server_date, **jwt_kw)  # type: ignore[arg-type]
     return make_run(
-        exchanges, engine=engine, mode=mode, flow="bearer", protected_url=f"{APP}/api/me", credentials=["token"], jwts=[jwt]  # type: ignore[arg-type]
+        exchanges,
+        engine=engine,
+        mode=mode,
+        flow="bearer",
+        protected_url=f"{APP}/api/me",
+        credentials=["token"],
+        jwts=[jwt],  # type: ignore[arg-type]
     )
 
 
@@ -34,7 +45,10 @@ def test_expired_bearer_jwt_names_exp_and_server_date() -> None:
     ev = make_site(bearer_run(-300), bearer_run(-300, engine="firefox"))
     found = findings_of("expired_token", ev)
     assert found and found[0].confidence >= 0.95
-    assert "`exp` was 2026-11-28T09:55:00Z, the server's Date said 2026-11-28T10:00:01Z (5 min later)" in found[0].summary
+    assert (
+        "`exp` was 2026-11-28T09:55:00Z, the server's Date said 2026-11-28T10:00:01Z (5 min later)"
+        in found[0].summary
+    )
     verdict = verdict_of(ev)
     assert verdict.primary == "expired-token"
     assert "invalid-credentials" not in [f.cause for f in verdict.findings]
@@ -52,7 +66,9 @@ def test_expiry_inside_clock_skew_is_weaker() -> None:
 
 def test_not_yet_valid_token() -> None:
     exchanges = api_call(status=401, authorization=auth("Bearer", "alice", TOKEN_FP))
-    jwt = make_jwt(1, exp=T0 + timedelta(hours=1), nbf=T0 + timedelta(minutes=10), reference=exchanges[1].server_date)
+    jwt = make_jwt(
+        1, exp=T0 + timedelta(hours=1), nbf=T0 + timedelta(minutes=10), reference=exchanges[1].server_date
+    )
     ev = make_site(make_run(exchanges, flow="bearer", protected_url=f"{APP}/api/me", jwts=[jwt]))
     assert "`nbf` was 2026-11-28T10:10:00Z" in findings_of("expired_token", ev)[0].summary
 
@@ -95,9 +111,17 @@ def test_stored_token_reused_without_refresh() -> None:
     # Given a returning SPA whose localStorage holds an expired token and a refresh token.
     exchanges = api_call(status=401, authorization=auth("Bearer", "alice", TOKEN_FP), challenges=[EXPIRED])
     jwt = make_jwt(1, exp=T0 - timedelta(hours=1), reference=exchanges[1].server_date)
-    storage = StorageArea(origin=APP, local={"access_token": f"eyJhbGciOi.eyJzdWIi.{TOKEN_FP}", "refresh_token": "‹secret:00000001›"})
+    storage = StorageArea(
+        origin=APP,
+        local={"access_token": f"eyJhbGciOi.eyJzdWIi.{TOKEN_FP}", "refresh_token": "‹secret:00000001›"},
+    )
     run = make_run(
-        exchanges, mode="persisted", flow="form", protected_url=f"{APP}/api/me", jwts=[jwt], before_storage=[storage]
+        exchanges,
+        mode="persisted",
+        flow="form",
+        protected_url=f"{APP}/api/me",
+        jwts=[jwt],
+        before_storage=[storage],
     )
     found = findings_of("refresh_never_happened", make_site(run))
     assert len(found) == 1

@@ -1,0 +1,157 @@
+"""wrong-url, proxy-interference and server-misconfiguration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import findings_of, verdict_of
+from evidence_factory import (
+    APP,
+    NEW_SESSION,
+    T0,
+    TOKEN_FP,
+    api_call,
+    auth,
+    basic_login,
+    challenge,
+    form_login,
+    make_exchange,
+    make_run,
+    make_site,
+)
+
+
+def canonical_redirect_run(engine: str = "chromium", mode: str = "fresh") -> object:
+    login = form_login(engine=engine, account_status=200)[:2]  # type: ignore[arg-type]
+    return make_run(
+        [
+            *login,
+            make_exchange(
+                2,
+                f"{APP}/account",
+                status=301,
+                redirected_from=1,
+                location="http://localhost:5000/account",
+                cookies=[("session", NEW_SESSION)],
+                date=T0 + timedelta(seconds=1),
+            ),
+            make_exchange(
+                3,
+                "http://localhost:5000/account",
+                status=401,
+                redirected_from=2,
+                challenges=[challenge("Cookie", realm="app")],
+                date=T0 + timedelta(seconds=1),
+            ),
+        ],
+        engine=engine,  # type: ignore[arg-type]
+        mode=mode,
+    )
+
+
+def test_redirect_to_another_host_loses_the_session() -> None:
+    runs = [canonical_redirect_run(e, m) for e in ("chromium", "firefox") for m in ("fresh", "persisted")]
+    verdict = verdict_of(make_site(*runs))  # type: ignore[arg-type]
+    assert verdict.primary == "wrong-url"
+    assert "http://127.0.0.1:5000 got cookies session, http://localhost:5000 got none" in verdict.summary
+    assert verdict.confidence == 0.9
+
+
+def test_unresolvable_host() -> None:
+    ex = make_exchange(0, "http://app.exmaple.com/login", status=None, failure="net::ERR_NAME_NOT_RESOLVED")
+    run = make_run([ex], protected_url="http://app.exmaple.com/account")
+    verdict = verdict_of(make_site(run))
+    assert verdict.primary == "wrong-url"
+    assert "does not resolve (net::ERR_NAME_NOT_RESOLVED)" in verdict.summary
+
+
+def _bearer(status: int, *, via_proxy: bool, challenges: list[object] | None = None, **kw: object) -> object:
+    exchanges = api_call(
+        status=status,
+        authorization=auth("Bearer", "alice", TOKEN_FP),
+        challenges=challenges or [],  # type: ignore[arg-type]
+        response_headers=[("Via", "1.1 corp-proxy")] if via_proxy else [],
+    )
+    return make_run(exchanges, via_proxy=via_proxy, flow="bearer", protected_url=f"{APP}/api/me", **kw)  # type: ignore[arg-type]
+
+
+def test_proxy_strips_authorization() -> None:
+    no_token = challenge("Bearer", realm="api", error_description="no access token")
+    ev = make_site(
+        _bearer(200, via_proxy=False),
+        _bearer(401, via_proxy=True, challenges=[no_token]),
+        _bearer(200, via_proxy=False, engine="firefox"),
+        _bearer(401, via_proxy=True, challenges=[no_token], engine="firefox"),
+    )
+    verdict = verdict_of(ev)
+    assert verdict.primary == "proxy-interference"
+    assert verdict.confidence == 0.95
+    assert "as if no credentials arrived" in verdict.summary
+    assert "server-misconfiguration" not in verdict.contributing  # same token, but through another path
+
+
+def test_proxy_answers_407() -> None:
+    ex = make_exchange(
+        1,
+        f"{APP}/api/me",
+        status=407,
+        is_navigation=False,
+        response_headers=[("Proxy-Authenticate", 'Basic realm="corp"')],
+    )
+    ex = ex.model_copy(update={"proxy_challenges": [challenge("Basic", realm="corp")]})
+    ev = make_site(
+        _bearer(200, via_proxy=False),
+        make_run([ex], via_proxy=True, flow="bearer", protected_url=f"{APP}/api/me"),
+    )
+    verdict = verdict_of(ev)
+    assert verdict.primary == "proxy-interference"
+    assert 'asking `Basic realm="corp"`' in verdict.summary
+
+
+def test_basic_401_without_challenge() -> None:
+    runs = [
+        make_run(basic_login(engine=e, offered=[], answered=False), engine=e, flow="basic")  # type: ignore[arg-type]
+        for e in ("chromium", "firefox")
+    ]
+    verdict = verdict_of(make_site(*runs))
+    assert verdict.primary == "server-misconfiguration"
+    assert "without a WWW-Authenticate header" in verdict.summary
+    assert "missing-credentials" not in verdict.contributing
+
+
+def test_missing_challenge_on_a_cookie_site_is_a_minor_finding() -> None:
+    runs = [make_run(form_login(login_status=401, account_challenges=[]))]
+    verdict = verdict_of(make_site(*runs))
+    assert verdict.primary == "invalid-credentials"
+    assert "server-misconfiguration" in verdict.contributing
+
+
+def test_flapping_node_names_the_backend_difference() -> None:
+    def run(ok: bool, mode: str, engine: str = "chromium") -> object:
+        node = [("X-Served-By", "node-1" if ok else "node-2")]
+        return make_run(
+            form_login(engine=engine, account_status=200 if ok else 401, account_headers=node),  # type: ignore[arg-type]
+            engine=engine,
+            mode=mode,
+        )  # type: ignore[arg-type]
+
+    ev = make_site(
+        run(True, "fresh"),
+        run(False, "persisted"),
+        run(True, "fresh", "firefox"),
+        run(False, "persisted", "firefox"),
+        make_run(form_login(account_status=200), mode="persisted", ablation="no-cache"),
+        make_run(form_login(account_status=200), mode="persisted", ablation="no-cookies"),
+    )
+    verdict = verdict_of(ev)
+    assert verdict.primary == "server-misconfiguration"
+    assert "X-Served-By: node-1 on the success, node-2 on the failure" in verdict.summary
+    # The differential runs are contributing at most: a flapping server also "fixes" itself.
+    assert set(verdict.contributing) >= {"stale-cache", "stale-cookie"}
+
+
+def test_login_accepted_then_session_refused_everywhere() -> None:
+    runs = [make_run(form_login(engine=e), engine=e) for e in ("chromium", "firefox")]  # type: ignore[arg-type]
+    found = findings_of("accepted_then_refused", make_site(*runs))
+    assert len(found) == 1 and found[0].confidence == 0.6
+    assert verdict_of(make_site(*runs)).primary == "server-misconfiguration"
