@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import findings_of, verdict_of
+from check_helpers import findings_of, verdict_of
 from evidence_factory import (
     APP,
     IDP,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import findings_of, verdict_of
+from check_helpers import findings_of, verdict_of
 from evidence_factory import APP, auth, basic_login, challenge, form_login, make_exchange, make_run, make_site
 
 

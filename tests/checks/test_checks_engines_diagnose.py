@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import verdict_of
+from check_helpers import verdict_of
 from evidence_factory import APP, basic_login, challenge, form_login, make_run, make_site, set_cookie
 from loginprobe.checks import registry
 

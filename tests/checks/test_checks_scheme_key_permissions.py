@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import findings_of, verdict_of
+from check_helpers import findings_of, verdict_of
 from evidence_factory import (
     APP,
     KEY_FP,
