@@ -1,0 +1,143 @@
+"""report.json/html/md, junit.xml, GitHub outputs and the terminal summary of a factory-built report."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from loginprobe.reports import github_outputs, load_report, render_all
+from loginprobe.reports.github import annotations
+from loginprobe.reports.terminal import engines_table, print_summary, summary_table
+from report_factory import make_report
+from rich.console import Console
+
+from loginprobe.errors import OutputError
+from loginprobe.report import Report
+from loginprobe.verdict import Verdict
+
+
+def test_render_all_writes_the_four_outputs(report: Report, tmp_path: Path) -> None:
+    paths = render_all(report, tmp_path)
+    assert [p.name for p in paths] == ["report.json", "report.html", "report.md", "junit.xml"]
+    assert all(p.stat().st_size > 0 for p in paths)
+    assert load_report(tmp_path) == report
+
+
+def test_load_report_refuses_a_folder_that_is_not_a_report(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="not a loginprobe report"):
+        load_report(tmp_path)
+    (tmp_path / "report.json").write_text('{"hello": "world"}', encoding="utf-8")
+    with pytest.raises(OutputError, match="not a loginprobe report"):
+        load_report(tmp_path)
+
+
+def test_junit_has_one_testcase_per_site_engine_mode(report: Report, tmp_path: Path) -> None:
+    render_all(report, tmp_path)
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    # shop: 3 engines x 2 modes; api: chromium and firefox fresh, webkit skipped in both modes.
+    assert len(cases) == 10
+    assert root.get("tests") == "10" and root.get("failures") == "3" and root.get("skipped") == "4"
+
+    failing = cases[("loginprobe.shop", "chromium-persisted")]
+    failure = failing.find("failure")
+    assert failure is not None
+    assert failure.get("type") == "stale-cookie"
+    assert (failure.get("message") or "").startswith("stale-cookie: The persisted Chromium profile")
+    props = {p.get("name"): p.get("value") for p in failing.iter("property")}
+    assert props["cause"] == "stale-cookie"
+    assert props["run_id"] == "shop-chromium-persisted"
+    assert props["trace"] == "shop-chromium-persisted/trace.zip"
+
+    assert cases[("loginprobe.shop", "chromium-fresh")].find("failure") is None
+    skipped = cases[("loginprobe.api", "webkit-fresh")].find("skipped")
+    assert skipped is not None and "Playwright's build" in (skipped.get("message") or "")
+
+
+def test_markdown_has_verdict_matrix_findings_and_trace_commands(report: Report, tmp_path: Path) -> None:
+    render_all(report, tmp_path)
+    text = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert text.startswith("# loginprobe: 2 of 2 sites failing")
+    assert "- **shop: `stale-cookie`** (85%)" in text
+    assert "next step: Refresh the token before calling the API." in text
+    assert (
+        "| shop | ✅ pass 200 | ❌ fail 401 | ✅ pass 200 | ✅ pass 200 | ➖ unavailable | ➖ unavailable |"
+        in text
+    )
+    assert "webkit unavailable: WebKit exists only as Playwright's build" in text
+    assert "playwright show-trace shop-chromium-persisted/trace.zip" in text
+    assert "finding `stale-cookie` 85%" in text and "request #3" in text
+    assert "may contain secrets" not in text
+
+
+def test_markdown_and_html_warn_about_unredacted_and_interrupted_reports(tmp_path: Path) -> None:
+    report = make_report(redacted=False, interrupted=True, missing=["api-firefox-fresh"])
+    render_all(report, tmp_path)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "--no-redact: this report may contain secrets" in md
+    assert "Interrupted" in md and "api-firefox-fresh" in md
+    assert 'id="banner-unredacted">--no-redact: this report may contain secrets<' in page
+    assert 'id="banner-interrupted"' in page
+
+
+def test_html_escapes_everything_and_needs_no_network(tmp_path: Path) -> None:
+    hostile = Verdict(
+        site="shop",
+        primary="unknown",
+        confidence=0.2,
+        summary='<script>alert("x")</script> & <b>',
+        next_step="<i>",
+    )
+    report = make_report(verdicts=[hostile])
+    render_all(report, tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;" in page
+    assert "<link" not in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert page.count("<script>") == 1  # the one inline script of the template
+
+
+def test_github_outputs_only_under_actions(report: Report, tmp_path: Path) -> None:
+    out = io.StringIO()
+    github_outputs(report, {}, out)
+    assert out.getvalue() == ""
+
+    summary = tmp_path / "summary.md"
+    summary.write_text("previous step\n", encoding="utf-8")
+    github_outputs(report, {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}, out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("::error title=loginprobe shop%3A stale-cookie::The persisted Chromium")
+    assert lines[1].startswith("::error title=loginprobe api%3A expired-token::")
+    written = summary.read_text(encoding="utf-8")
+    assert written.startswith("previous step\n## loginprobe: 2 of 2 sites failing")
+
+
+def test_annotations_escape_newlines_and_percent() -> None:
+    report = make_report(
+        verdicts=[Verdict(site="shop", primary="unknown", confidence=0.1, summary="50%\nline two")]
+    )
+    line = annotations(report)[0]  # api fails too, without a verdict
+    assert line == "::error title=loginprobe shop%3A unknown::50%25%0Aline two"
+
+
+def test_terminal_summary_shows_matrix_reasons_and_verdicts(report: Report) -> None:
+    console = Console(record=True, width=160, color_system=None)
+    print_summary(report, console)
+    text = console.export_text()
+    assert "fail 401" in text and "pass 200" in text
+    assert "webkit unavailable: WebKit exists only as Playwright's build" in text
+    assert "shop: stale-cookie (85%)" in text
+    assert "next step: Refresh the token before calling the API." in text
+    table = summary_table(report)
+    assert table.row_count == 2
+
+
+def test_engines_table_lists_install_hint(report: Report) -> None:
+    console = Console(record=True, width=160, color_system=None)
+    console.print(engines_table(report.engines))
+    assert "install: playwright install webkit" in console.export_text()
