@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def system_chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -30,10 +30,10 @@ def browser() -> Iterator[object]:
 
 
 def test_report_html_shows_matrix_verdict_timeline_and_unavailable_webkit(
-    browser: object, tmp_path: Path
+    system_chromium: object, tmp_path: Path
 ) -> None:
     render_all(make_report(), tmp_path)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = system_chromium.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto((tmp_path / "report.html").as_uri())
