@@ -5,6 +5,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
+import socket
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 from urllib.parse import quote
@@ -129,3 +134,59 @@ def test_scan_reports_forms_and_never_the_secret(tmp_path: Path) -> None:
     assert SecretHit(path="a.txt", member=None, form="url-encoded", secret_index=0) in hits
     assert any(hit.path == "b.json" and hit.secret_index == 1 for hit in hits)
     assert all(PASSWORD not in repr(hit) and BEARER not in repr(hit) for hit in hits)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"playwright show-trace never listened on port {port}")
+
+
+@pytest.mark.browser
+def test_redacted_trace_opens_in_playwright_show_trace(artifacts: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    redact_artifacts(artifacts, Redactor(key_path=tmp_path / "key"))
+    trace = artifacts / "shop-chromium-fresh" / "trace.zip"
+    port = _free_port()
+    viewer = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "playwright",
+            "show-trace",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            str(trace),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/")
+                action = page.get_by_text(re.compile(r"^Fill \"‹secret:[0-9a-f]{8}›\"$"))
+                action.wait_for(timeout=20_000)
+                assert PASSWORD not in page.content()
+            finally:
+                browser.close()
+    finally:
+        viewer.terminate()
+        viewer.wait(timeout=10)
