@@ -22,7 +22,7 @@ def _property(value: str) -> str:
     return _data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(report: Report) -> list[str]:
+def error_annotations(report: Report) -> list[str]:
     """One `::error` line per failing site."""
     lines = []
     for site in failing_sites(report):
@@ -40,7 +40,7 @@ def github_outputs(report: Report, env: Mapping[str, str], out: TextIO | None = 
     if not env.get("GITHUB_ACTIONS"):
         return
     stream = out or sys.stdout
-    for line in annotations(report):
+    for line in error_annotations(report):
         print(line, file=stream)
     summary_file = env.get("GITHUB_STEP_SUMMARY")
     if summary_file:

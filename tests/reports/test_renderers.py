@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from loginprobe.reports import github_outputs, load_report, render_all
-from loginprobe.reports.github import annotations
+from loginprobe.reports.github import error_annotations
 from loginprobe.reports.terminal import engines_table, print_summary, summary_table
 from report_factory import make_report
 from rich.console import Console
@@ -121,7 +121,7 @@ def test_annotations_escape_newlines_and_percent() -> None:
     report = make_report(
         verdicts=[Verdict(site="shop", primary="unknown", confidence=0.1, summary="50%\nline two")]
     )
-    line = annotations(report)[0]  # api fails too, without a verdict
+    line = error_annotations(report)[0]  # api fails too, without a verdict
     assert line == "::error title=loginprobe shop%3A unknown::50%25%0Aline two"
 
 
