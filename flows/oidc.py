@@ -19,11 +19,11 @@ def oidc_login(page: Page, site: Site) -> None:
     """Start at the app, sign in on the identity provider's form, follow the redirects back."""
     app_origin = origin_of(site.target)
     page.goto(site.url)
-    if origin_of(page.url) == app_origin and not fill_login_form(page, site, timeout_ms=5_000):
-        return  # the app did not send us to an identity provider: already signed in
+    filled = fill_login_form(page, site, timeout_ms=10_000)
     if origin_of(page.url) == app_origin:
-        return  # the login form was on the app itself
-    # The identity provider's form filled and submitted; wait for the chain to come home.
+        return  # back home already (or signed in before: the app never sent us away)
+    if not filled:
+        raise FlowFailed(f"the identity provider at {origin_of(page.url)} showed no login form")
     try:
         page.wait_for_url(re.compile("^" + re.escape(app_origin)), timeout=15_000)
     except PlaywrightTimeout:

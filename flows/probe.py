@@ -72,6 +72,10 @@ class Probe:
         self.context.set_default_timeout(timeout_ms)
         self.context.set_default_navigation_timeout(timeout_ms)
         origins = sorted({origin_of(self.site.url), origin_of(self.site.target)})
+        # The first page exists before the recorder subscribes, so it is attached synchronously
+        # (attaching CDP from the "page" event can miss the first navigation's events).
+        if not self.context.pages:
+            self.context.new_page()
         self.recorder = Recorder(
             self.context,
             engine=self.engine,
@@ -86,6 +90,7 @@ class Probe:
         """Log in, make sure the protected resource was asked for, collect, and judge."""
         assert self.recorder is not None, "start() first"
         page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.recorder.attach(page)
         flow_error = self._perform(page)
         page = self._live_page(page)
         self.page = page
@@ -165,6 +170,11 @@ class Probe:
         assert self.recorder is not None and self.started_at is not None
         site = self.site
         api_key = site.flow == "api-key"
+        hidden = engines.hidden_request_headers(
+            self.engine, "http_credentials" in flow_for(site).context_options(site)
+        )
+        if hidden:
+            notes = [*notes, engines.hidden_header_note(self.engine)]
         key_name = site.token.name or ("X-API-Key" if site.token.location == "header" else "api_key")
         return RunEvidence(
             run_id=run_id,
@@ -198,6 +208,7 @@ class Probe:
             artifacts=artifacts,
             cache_signal=engines.run_cache_signal(self.engine, self.recorder.cdp_ok),
             engine_notes=[*engines.engine_notes(self.engine, launch, site.flow), *notes],
+            hidden_request_headers=hidden,
         )
 
 

@@ -19,16 +19,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from loginprobe.flows import engines
-from loginprobe.parsing import (
-    decode_jwt,
-    describe_authorization,
-    find_jwts,
-    parse_challenge_headers,
-    parse_cookie_header,
-    parse_http_date,
-    parse_set_cookie,
-)
-from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request
+from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
 
 from loginprobe.evidence import (
@@ -45,6 +36,15 @@ from loginprobe.evidence import (
     StateSnapshot,
     StorageArea,
     origin_of,
+)
+from loginprobe.parsing import (
+    decode_jwt,
+    describe_authorization,
+    find_jwts,
+    parse_challenge_headers,
+    parse_cookie_header,
+    parse_http_date,
+    parse_set_cookie,
 )
 from loginprobe.secrets import Redactor
 
@@ -100,6 +100,18 @@ class _CdpHop:
     blocked_set_cookies: list[tuple[str, list[str]]] = field(default_factory=list)
     failure: str | None = None
     matched: bool = False
+    # Chromium answers an auth challenge inside one request: the earlier round trips (the 401s and
+    # what was sent before them) only show as extra ExtraInfo events of the same requestId.
+    auth_rounds: list[tuple[list[Header], int | None, list[Header]]] = field(default_factory=list)
+
+
+def _raw_header_pairs(event: dict[str, Any]) -> list[Header]:
+    """Response headers of an ExtraInfo event; repeated headers arrive joined by newlines."""
+    pairs: list[Header] = []
+    for name, value in event.get("headers", {}).items():
+        for line in str(value).split("\n"):
+            pairs.append((str(name), line))
+    return pairs
 
 
 class _CdpNetwork:
@@ -182,7 +194,31 @@ class _CdpNetwork:
                                 reasons=[str(r) for r in reasons],
                             )
                         )
-            for hop, event in zip(network_hops, self._response_extra.get(request_id, []), strict=False):
+            request_events = self._request_extra.get(request_id, [])
+            response_events = self._response_extra.get(request_id, [])
+            if network_hops and len(response_events) > len(network_hops):
+                # More responses than hops: the first ones were auth challenges the browser answered.
+                rounds = len(response_events) - len(network_hops)
+                last = network_hops[-1]
+                for n in range(rounds):
+                    sent = (
+                        request_events[len(network_hops) - 1 + n]
+                        if len(request_events) > len(network_hops) - 1 + n
+                        else {}
+                    )
+                    answer = response_events[len(network_hops) - 1 + n]
+                    last.auth_rounds.append(
+                        (
+                            [(str(k), str(v)) for k, v in sent.get("headers", {}).items()],
+                            answer.get("statusCode"),
+                            _raw_header_pairs(answer),
+                        )
+                    )
+                response_events = response_events[: len(network_hops) - 1] + response_events[-1:]
+                request_events = request_events[: len(network_hops) - 1] + request_events[-1:]
+                for hop, event in zip(network_hops, request_events, strict=False):
+                    hop.request_headers = [(str(k), str(v)) for k, v in event.get("headers", {}).items()]
+            for hop, event in zip(network_hops, response_events, strict=False):
                 for blocked in event.get("blockedCookies", []):
                     line = str(blocked.get("cookieLine", ""))
                     name = line.split("=", 1)[0].strip()
@@ -257,6 +293,12 @@ class Recorder:
         self.notes: list[str] = []
         self.before: StateSnapshot | None = None
         self.raw_state: dict[str, Any] = {}  # the latest storage state, in memory only (raw values)
+        self._hops: dict[int, _CdpHop] = {}
+        # Responses as their events came, and requests that finished: asking Playwright for the
+        # response, sizes or body of an unfinished request waits forever (Firefox leaves an
+        # answered auth challenge's 401 unfinished).
+        self.responses: dict[int, Response] = {}
+        self.finished: set[int] = set()
 
     # -- subscription -----------------------------------------------------------------------
     def start(self) -> None:
@@ -264,16 +306,27 @@ class Recorder:
         self.before = self._jar_snapshot("before")
         if self.capture:
             self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
-        self.context.on("request", self.requests.append)
+        self.context.on("request", self._request)
+        self.context.on("response", self._response)
+        self.context.on("requestfinished", self._request_finished)
         self.context.on("requestfailed", self._request_failed)
-        self.context.on("page", self._attach_page)
+        self.context.on("page", self.attach)
         for page in self.context.pages:
-            self._attach_page(page)
+            self.attach(page)
+
+    def _request(self, request: Request) -> None:
+        self.requests.append(request)
+
+    def _response(self, response: Response) -> None:
+        self.responses[id(response.request)] = response
+
+    def _request_finished(self, request: Request) -> None:
+        self.finished.add(id(request))
 
     def _request_failed(self, request: Request) -> None:
         self.failures[id(request)] = request.failure or "failed"
 
-    def _attach_page(self, page: Page) -> None:
+    def attach(self, page: Page) -> None:
         if page in self.pages:
             return
         self.pages.append(page)
@@ -407,15 +460,15 @@ class Recorder:
 
     # -- exchanges --------------------------------------------------------------------------
     def _exchange(self, index: int, request: Request, ids: dict[int, int], jwts: list[JwtRecord]) -> Exchange:
-        response = None
-        try:
-            response = request.response()
-        except PlaywrightError:
-            response = None
-        try:
-            raw_request_headers = [(h["name"], h["value"]) for h in request.headers_array()]
-        except PlaywrightError:
-            raw_request_headers = list(request.headers.items())
+        response = self.responses.get(id(request))
+        finished = id(request) in self.finished
+        settled = finished or id(request) in self.failures
+        raw_request_headers = list(request.headers.items())
+        if settled:  # the raw (wire) headers of an unsettled request are awaited forever
+            try:
+                raw_request_headers = [(h["name"], h["value"]) for h in request.headers_array()]
+            except PlaywrightError:
+                pass  # keep the provisional headers Playwright gave with the request event
         cdp_hop = None
         page_index = 0
         try:
@@ -426,6 +479,8 @@ class Recorder:
         network = self._cdp.get(page_index)
         if network is not None:
             cdp_hop = network.take(request.method, request.url)
+            if cdp_hop is not None:
+                self._hops[id(request)] = cdp_hop
         if cdp_hop is not None and cdp_hop.request_headers:
             # CDP's ExtraInfo headers are what went on the wire (Cookie included).
             raw_request_headers = cdp_hop.request_headers
@@ -436,14 +491,17 @@ class Recorder:
         if response is not None:
             status = response.status
             status_text = response.status_text
-            try:
-                raw_response_headers = [(h["name"], h["value"]) for h in response.headers_array()]
-            except PlaywrightError:
-                raw_response_headers = list(response.headers.items())
-            try:
-                sizes = dict(request.sizes())
-            except PlaywrightError:
-                sizes = None
+            raw_response_headers = list(response.headers.items())
+            if settled:
+                try:
+                    raw_response_headers = [(h["name"], h["value"]) for h in response.headers_array()]
+                except PlaywrightError:
+                    pass  # keep the provisional headers of the response event
+            if finished:
+                try:
+                    sizes = dict(request.sizes())
+                except PlaywrightError:
+                    sizes = None
         elif cdp_hop is not None and cdp_hop.status is not None:
             status = cdp_hop.status
         timing = dict(request.timing)
@@ -491,9 +549,11 @@ class Recorder:
         if timing.get("responseEnd", -1) > 0:
             duration = round(timing["responseEnd"], 1)
         failure = self.failures.get(id(request)) or (cdp_hop.failure if cdp_hop is not None else None)
-        excerpt = self._body_excerpt(
-            request, response, status, raw_response_headers, index, server_date, jwts
-        )
+        excerpt = None
+        if finished:  # the body of an unfinished response is awaited forever
+            excerpt = self._body_excerpt(
+                request, response, status, raw_response_headers, index, server_date, jwts
+            )
         redirected_from = None
         if request.redirected_from is not None:
             redirected_from = ids.get(id(request.redirected_from))
@@ -580,17 +640,46 @@ class Recorder:
         compact = " ".join(self.redactor.text(text).split())
         return compact[:EXCERPT] or None
 
-    def protected_requests(self) -> list[Request]:
-        return list(self.requests)
+    def _challenge_round(
+        self, index: int, answered: Exchange, sent: list[Header], status: int | None, headers: list[Header]
+    ) -> Exchange:
+        """A challenge Chromium answered within one request, as its own exchange."""
+        return Exchange(
+            id=index,
+            method=answered.method,
+            url=answered.url,
+            resource_type=answered.resource_type,
+            is_navigation=answered.is_navigation,
+            frame_url=answered.frame_url,
+            page=answered.page,
+            request_headers=self._request_headers(sent),
+            status=status,
+            response_headers=self._response_headers(headers),
+            served_from="network",
+            served_from_signal="chromium CDP (auth round trip inside one request)",
+            started_at=answered.started_at,
+            challenges=parse_challenge_headers([v for k, v in headers if k.lower() == "www-authenticate"]),
+            proxy_challenges=parse_challenge_headers(
+                [v for k, v in headers if k.lower() == "proxy-authenticate"]
+            ),
+            cookies_sent=[n for k, v in sent if k.lower() == "cookie" for n in parse_cookie_header(v)],
+            server_date=parse_http_date(next((v for k, v in headers if k.lower() == "date"), None)),
+        )
 
     def finish(self) -> tuple[list[Exchange], StateSnapshot, list[JwtRecord], list[str]]:
         """Build the exchanges, the after-snapshot and the JWT list; call while the context is open."""
         jwts: list[JwtRecord] = []
         ids: dict[int, int] = {}
         exchanges: list[Exchange] = []
-        for index, request in enumerate(list(self.requests)):
-            ids[id(request)] = index
-            exchanges.append(self._exchange(index, request, ids, jwts))
+        for request in list(self.requests):
+            exchange = self._exchange(len(exchanges), request, ids, jwts)
+            hop = self._hops.get(id(request))
+            if hop is not None and hop.auth_rounds:
+                for sent, status, headers in hop.auth_rounds:
+                    exchanges.append(self._challenge_round(len(exchanges), exchange, sent, status, headers))
+                exchange = exchange.model_copy(update={"id": len(exchanges)})
+            ids[id(request)] = exchange.id
+            exchanges.append(exchange)
         # Chromium may answer a 401 navigation with a net error and no Playwright response event;
         # CDP still saw it, so it joins the record.
         for network_index, network in self._cdp.items():

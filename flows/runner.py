@@ -219,6 +219,10 @@ class Runner:
             return self._skip(spec, f"{spec.engine} failed: {first_line(exc)}", True)
         except _NotPossible as exc:
             return self._skip(spec, str(exc))
+        except Exception as exc:
+            return self._skip(
+                spec, f"loginprobe failed on this run ({type(exc).__name__}: {exc}); please report it", True
+            )
 
     # -- one run ----------------------------------------------------------------------------
     def _context_options(self, spec: RunSpec, run_dir: Path) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def lab_sites(names: Sequence[str]) -> Iterator[list[LabSite]]:
         for name in names:
             scenario = SCENARIOS[name]
             lab = stack.enter_context(Lab())
-            sites.append(LabSite(scenario, lab, Site(**scenario.site(lab))))
+            sites.append(LabSite(scenario, lab, Site(**{"name": scenario.name, **scenario.site(lab)})))
         yield sites
 
 

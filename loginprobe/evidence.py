@@ -275,6 +275,10 @@ class RunEvidence(Model):
     artifacts: Artifacts = Field(default_factory=Artifacts)
     cache_signal: str = ""  # which engine signal served_from relies on, for the whole run
     engine_notes: list[str] = Field(default_factory=list)  # known engine behaviour that shaped this run
+    # Request headers the engine adds below what capture can see. Chromium answers HTTP Basic/Digest
+    # challenges inside its network stack: neither the 401 it answered nor the Authorization it sent
+    # reach DevTools, so a missing Authorization there is not evidence of none being sent.
+    hidden_request_headers: list[str] = Field(default_factory=list)
 
     def exchange(self, exchange_id: int | None) -> Exchange | None:
         if exchange_id is None:
@@ -304,7 +308,7 @@ class RunEvidence(Model):
 
     @property
     def label(self) -> str:
-        parts = [self.engine, self.mode]
+        parts: list[str] = [self.engine, self.mode]
         if self.ablation:
             parts.append(self.ablation)
         if self.via_proxy:

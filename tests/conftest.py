@@ -1,0 +1,53 @@
+"""Shared test set-up: a clean environment, and which engines can really run on this machine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from loginprobe.evidence import ENGINES, Engine, EngineStatus
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No LOGINPROBE_* variable or .env of the developer's leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("LOGINPROBE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+def _discover() -> dict[Engine, EngineStatus]:
+    from playwright.sync_api import sync_playwright
+
+    from loginprobe.flows.browsers import discover
+
+    with sync_playwright() as playwright:
+        return {engine: discover(playwright, engine)[0] for engine in ENGINES}
+
+
+@pytest.fixture(scope="session")
+def engine_status() -> dict[Engine, EngineStatus]:
+    """Each engine's availability here (discovered in a thread: the sync API owns its thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_discover).result()
+
+
+@pytest.fixture(scope="session")
+def engines_here(engine_status: dict[Engine, EngineStatus]) -> list[Engine]:
+    available = [engine for engine, status in engine_status.items() if status.available]
+    if not available:
+        pytest.skip("no browser engine is installed here")
+    return available
+
+
+def require_engine(engine_status: dict[Engine, EngineStatus], engine: Engine) -> None:
+    """Skip, with the discovery's own reason, when an engine cannot run here (WebKit on Debian)."""
+    status = engine_status[engine]
+    if not status.available:
+        pytest.skip(f"{engine} unavailable: {status.reason}")
