@@ -23,7 +23,6 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.registry import check
-
 from loginprobe.evidence import CookieRecord, Exchange, RunEvidence, SetCookie, SiteEvidence
 from loginprobe.verdict import Finding
 

@@ -16,7 +16,6 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.registry import check
-
 from loginprobe.evidence import RunEvidence, SiteEvidence
 from loginprobe.verdict import Finding
 

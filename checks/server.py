@@ -19,7 +19,6 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.registry import check
-
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
 from loginprobe.verdict import Finding
 

@@ -14,7 +14,6 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.registry import check
-
 from loginprobe.evidence import SiteEvidence, origin_of
 from loginprobe.verdict import Finding
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from loginprobe.config.settings import Site
 from playwright.sync_api import Page
 
+from loginprobe.config.settings import Site
 from loginprobe.evidence import FlowKind
 
 LoginFn = Callable[[Page, Site], None]

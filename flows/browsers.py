@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loginprobe.flows.engines import INSTALL_HINTS, LaunchRecipe, find_recipe
 from playwright.sync_api import Playwright
 
 from loginprobe.evidence import ENGINES, Engine, EngineStatus
+from loginprobe.flows.engines import INSTALL_HINTS, LaunchRecipe, find_recipe
 
 
 def discover(

@@ -3,10 +3,14 @@ including username-first forms that ask for the password on a second step."""
 
 from __future__ import annotations
 
-from loginprobe.config.settings import Site
-from loginprobe.flows.base import FlowFailed, register
 from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from loginprobe.config.settings import Site
+from loginprobe.flows.base import FlowFailed, register
+from loginprobe.flows.probe import same_resource
+
+QUICK_FORM_WAIT_MS = 1_500
 
 USERNAME_CANDIDATES = (
     "input[autocomplete='username']",
@@ -44,21 +48,33 @@ def _control(page: Page, configured: str | None, candidates: tuple[str, ...]) ->
     return _first_visible(page, candidates)
 
 
-def _wait_for_form(page: Page, site: Site, timeout_ms: float) -> bool:
-    """Wait until a username or password field is visible; False when the page shows no form."""
+def _wait_for_form(page: Page, site: Site, timeout_ms: float, expect_form: bool) -> bool:
+    """Wait until a username or password field is visible; False when the page shows no form.
+
+    A page that redirected away from the login URL without a form (a returning user's "already
+    signed in" shortcut) is given a short grace period instead of the whole timeout.
+    """
     selectors = [s for s in (site.form.username_selector, site.form.password_selector) if s]
     selectors = selectors or [*PASSWORD_CANDIDATES, *USERNAME_CANDIDATES[:3]]
+    field = page.locator(", ".join(selectors)).locator("visible=true").first
+    quick = min(timeout_ms, QUICK_FORM_WAIT_MS)
     try:
-        page.locator(", ".join(selectors)).locator("visible=true").first.wait_for(timeout=timeout_ms)
+        field.wait_for(timeout=quick)
+        return True
+    except PlaywrightTimeout:
+        if not expect_form and not same_resource(page.url, site.url):
+            return False
+    try:
+        field.wait_for(timeout=max(timeout_ms - quick, 1))
     except PlaywrightTimeout:
         return False
     return True
 
 
-def fill_login_form(page: Page, site: Site, timeout_ms: float = 10_000) -> bool:
+def fill_login_form(page: Page, site: Site, timeout_ms: float = 10_000, expect_form: bool = False) -> bool:
     """Fill and submit whatever login form the page shows; False when there is none (already signed in)."""
     creds = site.credentials
-    if not _wait_for_form(page, site, timeout_ms):
+    if not _wait_for_form(page, site, timeout_ms, expect_form):
         return False
     password_field = _control(page, site.form.password_selector, PASSWORD_CANDIDATES)
     username_field = _control(page, site.form.username_selector, USERNAME_CANDIDATES)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from loginprobe.config.settings import Site
-from loginprobe.flows.base import register
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
+
+from loginprobe.config.settings import Site
+from loginprobe.flows.base import register
 
 
 def http_credentials(site: Site) -> dict[str, Any]:

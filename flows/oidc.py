@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 
-from loginprobe.config.settings import Site
-from loginprobe.flows.base import FlowFailed, register
-from loginprobe.flows.form import fill_login_form
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from loginprobe.config.settings import Site
 from loginprobe.evidence import origin_of
+from loginprobe.flows.base import FlowFailed, register
+from loginprobe.flows.form import fill_login_form
 
 
 @register("oidc")

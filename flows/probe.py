@@ -8,14 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from loginprobe.config.settings import Site
-from loginprobe.flows import engines
-from loginprobe.flows.base import FlowFailed, flow_for
-from loginprobe.flows.recorder import Recorder
 from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from loginprobe.config.settings import Site
 from loginprobe.evidence import (
     Artifacts,
     Engine,
@@ -28,6 +25,9 @@ from loginprobe.evidence import (
     StateSnapshot,
     origin_of,
 )
+from loginprobe.flows import engines
+from loginprobe.flows.base import FlowFailed, flow_for
+from loginprobe.flows.recorder import Recorder
 from loginprobe.secrets import Redactor
 
 CRASH_MARKERS = ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")

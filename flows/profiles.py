@@ -10,9 +10,8 @@ import tempfile
 from pathlib import Path
 
 from loginprobe.config.settings import Settings, Site
-from loginprobe.flows.engines import CACHE_PATHS, PROFILE_LOCKS
-
 from loginprobe.evidence import Engine
+from loginprobe.flows.engines import CACHE_PATHS, PROFILE_LOCKS
 
 
 def profile_root(settings: Settings, site: Site, engine: Engine) -> Path:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from loginprobe.flows import engines
 from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
 
@@ -37,6 +36,7 @@ from loginprobe.evidence import (
     StorageArea,
     origin_of,
 )
+from loginprobe.flows import engines
 from loginprobe.parsing import (
     decode_jwt,
     describe_authorization,

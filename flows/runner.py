@@ -17,15 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loginprobe.config.settings import Settings, Site
-from loginprobe.flows import profiles
-from loginprobe.flows.base import flow_for
-from loginprobe.flows.browsers import discover
-from loginprobe.flows.engines import LaunchRecipe
-from loginprobe.flows.probe import Probe, first_line, is_crash
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from loginprobe.config.settings import Settings, Site
 from loginprobe.evidence import (
     Ablation,
     Artifacts,
@@ -36,6 +31,11 @@ from loginprobe.evidence import (
     RunEvidence,
     SkippedRun,
 )
+from loginprobe.flows import profiles
+from loginprobe.flows.base import flow_for
+from loginprobe.flows.browsers import discover
+from loginprobe.flows.engines import LaunchRecipe
+from loginprobe.flows.probe import Probe, first_line, is_crash
 from loginprobe.secrets import Redactor
 
 TRANSPLANTS: tuple[Ablation, ...] = ("only-cookies", "only-storage")

@@ -8,9 +8,8 @@ import sys
 from typing import Any
 
 from loginprobe.config.settings import Site
-from loginprobe.flows.base import Flow, _no_options
-
 from loginprobe.errors import ConfigError
+from loginprobe.flows.base import Flow, _no_options
 
 
 def load_script_flow(site: Site) -> Flow:

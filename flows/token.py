@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from loginprobe.config.settings import Site
-from loginprobe.flows.base import FlowFailed, register
 from playwright.sync_api import Page
 
+from loginprobe.config.settings import Site
 from loginprobe.evidence import origin_of
+from loginprobe.flows.base import FlowFailed, register
 
 _FETCH = """async ({url, headers}) => {
   try {

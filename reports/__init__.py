@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loginprobe.reports.github import github_outputs
-from loginprobe.reports.html import render_html
-from loginprobe.reports.junit import render_junit
-from loginprobe.reports.markdown import render_markdown
 from pydantic import ValidationError
 
 from loginprobe.errors import OutputError
 from loginprobe.report import Report
+from loginprobe.reports.github import github_outputs
+from loginprobe.reports.html import render_html
+from loginprobe.reports.junit import render_junit
+from loginprobe.reports.markdown import render_markdown
 
 __all__ = [
     "github_outputs",

@@ -8,11 +8,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from loginprobe.reports import load_report, render_html, render_json, render_junit, render_markdown
-from loginprobe.reports.redact import redact_artifacts
-
 from loginprobe.errors import OutputError
 from loginprobe.report import Report
+from loginprobe.reports import load_report, render_html, render_json, render_junit, render_markdown
+from loginprobe.reports.redact import redact_artifacts
 from loginprobe.secrets import Redactor
 
 RENDERERS = {

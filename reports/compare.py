@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from loginprobe.reports.diff import cookie_differences, header_differences
-from loginprobe.reports.markdown import md
-from loginprobe.reports.matrix import Cell, cell, engines_of, modes_of
 from rich.console import Console
 from rich.table import Table
 
 from loginprobe.evidence import Engine, EngineStatus
 from loginprobe.report import Report
+from loginprobe.reports.diff import cookie_differences, header_differences
+from loginprobe.reports.markdown import md
+from loginprobe.reports.matrix import Cell, cell, engines_of, modes_of
 
 Category = Literal["engine", "outcome", "status", "cookie", "header", "verdict"]
 

@@ -6,10 +6,9 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from loginprobe.report import Report
 from loginprobe.reports.markdown import markdown_summary
 from loginprobe.reports.matrix import failing_sites, verdict_for
-
-from loginprobe.report import Report
 
 
 def _data(value: str) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 from string import Template
 from urllib.parse import quote
 
+from loginprobe.evidence import Exchange, JwtRecord, RunEvidence
+from loginprobe.report import Report
 from loginprobe.reports.diff import Difference, cookie_differences, header_differences
 from loginprobe.reports.matrix import (
     Cell,
@@ -24,9 +26,6 @@ from loginprobe.reports.matrix import (
     plain_run,
     verdict_for,
 )
-
-from loginprobe.evidence import Exchange, JwtRecord, RunEvidence
-from loginprobe.report import Report
 from loginprobe.verdict import Finding, Verdict
 
 STATE_TEXT = {"pass": "pass", "fail": "fail", "unavailable": "unavailable", "not-run": "not run"}

@@ -5,9 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from loginprobe.reports.matrix import Cell, matrix, verdict_for
-
 from loginprobe.report import Report
+from loginprobe.reports.matrix import Cell, matrix, verdict_for
 
 
 def _seconds(cell: Cell) -> str:

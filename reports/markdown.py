@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from loginprobe.reports.matrix import Cell, cause_text, engines_of, failing_sites, matrix, modes_of
-
 from loginprobe.report import Report
+from loginprobe.reports.matrix import Cell, cause_text, engines_of, failing_sites, matrix, modes_of
 
 ICON = {"pass": "✅", "fail": "❌", "unavailable": "➖", "not-run": "·"}
 MAX_FINDINGS = 3

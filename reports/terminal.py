@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from loginprobe.reports.matrix import Cell, cause_text, engines_of, matrix, modes_of
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from loginprobe.evidence import EngineStatus
 from loginprobe.report import Report
+from loginprobe.reports.matrix import Cell, cause_text, engines_of, matrix, modes_of
 
 STYLE = {"pass": "bold green", "fail": "bold red", "unavailable": "dim", "not-run": "dim yellow"}
 

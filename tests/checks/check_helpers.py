@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from loginprobe.checks.registry import registered
-
 from loginprobe.diagnose import diagnose
 from loginprobe.evidence import SiteEvidence
 from loginprobe.verdict import Finding, Verdict

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from loginprobe.checks.registry import registered
 
 import loginprobe.diagnose  # noqa: F401  (registers every check)
+from loginprobe.checks.registry import registered
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from check_helpers import verdict_of
 from evidence_factory import APP, basic_login, challenge, form_login, make_run, make_site, set_cookie
-from loginprobe.checks import registry
 
+from loginprobe.checks import registry
 from loginprobe.diagnose import diagnose
 from loginprobe.evidence import SiteEvidence
 from loginprobe.verdict import Finding

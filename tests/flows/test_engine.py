@@ -68,7 +68,10 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
         from loginprobe.demo import seed_profiles
 
         settings = load_settings(
-            None, sites=[s.site for s in sites], output=base / "reports", profiles_dir=profiles,
+            None,
+            sites=[s.site for s in sites],
+            output=base / "reports",
+            profiles_dir=profiles,
             browsers=list(ENGINES),
         )
         seed_profiles([s for s in sites if s.scenario.seed is not None], settings)
@@ -77,7 +80,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
         results = check_scenarios(
             sites, output=base / "reports", profiles_dir=profiles, browsers=list(ENGINES)
         )
-        (_group, outcome), = results
+        ((_group, outcome),) = results
         yield Checked(outcome, sites, profiles, before)
 
 
@@ -117,7 +120,9 @@ def test_unavailable_engines_are_reported_with_their_reason(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_form_login_evidence(checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine) -> None:
+def test_form_login_evidence(
+    checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine
+) -> None:
     require_engine(engine_status, engine)
     run = checked.run("control-form", engine)
     post = next(ex for ex in run.exchanges if ex.method == "POST")
@@ -130,7 +135,9 @@ def test_form_login_evidence(checked: Checked, engine_status: dict[Engine, Engin
     assert account is not None and account.status == 200
     assert account.cookies_sent == ["session"]
     assert account.served_from == "network" and account.served_from_signal
-    assert isinstance(account.request_headers, list) and all(len(pair) == 2 for pair in account.request_headers)
+    assert isinstance(account.request_headers, list) and all(
+        len(pair) == 2 for pair in account.request_headers
+    )
     assert account.server_date is not None
     # The redirect after the POST is linked to it.
     assert account.redirected_from == post.id
@@ -141,7 +148,9 @@ def test_form_login_evidence(checked: Checked, engine_status: dict[Engine, Engin
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_http_auth_evidence(checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine) -> None:
+def test_http_auth_evidence(
+    checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine
+) -> None:
     require_engine(engine_status, engine)
     run = checked.run("control-basic", engine)
     challenge = next(ex for ex in run.exchanges if ex.status == 401)
@@ -166,7 +175,9 @@ def test_bearer_evidence_decodes_the_jwt(
     assert api.authorization.scheme == "Bearer" and api.authorization.identity == "alice"
     token = next(j for j in run.jwts if j.found_in == "request header Authorization")
     assert token.claims["sub"] == "alice"
-    assert token.expires_at is not None and token.seconds_to_expiry is not None and token.seconds_to_expiry > 0
+    assert (
+        token.expires_at is not None and token.seconds_to_expiry is not None and token.seconds_to_expiry > 0
+    )
     assert token.reference == "server-date"
     assert "alg" in token.header
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from loginprobe.config.settings import Site
 
+from loginprobe.config.settings import Site
 from loginprobe.lab.scenarios import CAUSES, SCENARIOS, Scenario
 from loginprobe.lab.server import Lab
 from loginprobe.lab.switches import Switches

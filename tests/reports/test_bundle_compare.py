@@ -7,10 +7,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from loginprobe.reports import render_all
-from loginprobe.reports.bundle import write_bundle
-from loginprobe.reports.compare import compare, compare_engines, comparison_markdown, print_comparison
-from loginprobe.reports.redact import scan_for_secrets
 from report_factory import form_run, make_report
 from reports_site import SECRETS
 from rich.console import Console
@@ -18,6 +14,10 @@ from rich.console import Console
 from loginprobe.errors import OutputError
 from loginprobe.evidence import Artifacts
 from loginprobe.report import Report
+from loginprobe.reports import render_all
+from loginprobe.reports.bundle import write_bundle
+from loginprobe.reports.compare import compare, compare_engines, comparison_markdown, print_comparison
+from loginprobe.reports.redact import scan_for_secrets
 from loginprobe.secrets import Redactor
 
 RUN = "shop-chromium-fresh"

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loginprobe.reports import render_all
 from report_factory import make_report
+
+from loginprobe.reports import render_all
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser

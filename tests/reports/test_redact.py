@@ -15,9 +15,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from loginprobe.reports.redact import SecretHit, redact_artifacts, scan_for_secrets
 from reports_site import API_KEY, BEARER, PASSWORD, SECRETS, SESSION
 
+from loginprobe.reports.redact import SecretHit, redact_artifacts, scan_for_secrets
 from loginprobe.secrets import FINGERPRINT_RE, Redactor
 
 

@@ -8,14 +8,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from loginprobe.reports import github_outputs, load_report, render_all
-from loginprobe.reports.github import error_annotations
-from loginprobe.reports.terminal import engines_table, print_summary, summary_table
 from report_factory import make_report
 from rich.console import Console
 
 from loginprobe.errors import OutputError
 from loginprobe.report import Report
+from loginprobe.reports import github_outputs, load_report, render_all
+from loginprobe.reports.github import error_annotations
+from loginprobe.reports.terminal import engines_table, print_summary, summary_table
 from loginprobe.verdict import Verdict
 
 
