@@ -59,6 +59,18 @@ TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNOR
 MAX_BODY = 64 * 1024
 EXCERPT = 300
 
+_INITIAL_STORAGE_JS = """(() => {
+  try {
+    if (window.top !== window || !window.__loginprobeStorage) return;
+    const items = {};
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      items[key] = localStorage.getItem(key);
+    }
+    window.__loginprobeStorage(location.origin, items);
+  } catch (e) { /* opaque origins and blocked storage have nothing to report */ }
+})();"""
+
 _PAGE_STATE_JS = """async () => {
   const out = {origin: location.origin, sw: [], caches: [], session: {}, errors: []};
   try {
@@ -299,11 +311,16 @@ class Recorder:
         # answered auth challenge's 401 unfinished).
         self.responses: dict[int, Response] = {}
         self.finished: set[int] = set()
+        self.raw_before: dict[str, Any] = {}
+        self.initial_storage: dict[str, dict[str, str]] = {}  # origin -> key -> fingerprint
+        self.initial_raw: dict[str, dict[str, str]] = {}  # in memory only, for JWT decoding
 
     # -- subscription -----------------------------------------------------------------------
     def start(self) -> None:
         """Snapshot the state the context starts with, then subscribe and start tracing."""
         self.before = self._jar_snapshot("before")
+        self.raw_before = dict(self.raw_state)
+        self._watch_initial_storage()
         if self.capture:
             self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
         self.context.on("request", self._request)
@@ -313,6 +330,27 @@ class Recorder:
         self.context.on("page", self.attach)
         for page in self.context.pages:
             self.attach(page)
+
+    def _watch_initial_storage(self) -> None:
+        """Report each origin's localStorage as its first document starts, before the site's scripts.
+
+        Playwright's storage_state only knows origins visited in this context's lifetime, so a
+        returning browser's stored tokens would otherwise be invisible until after the login.
+        A binding (no request interception) carries the values out; they are fingerprinted here.
+        """
+        try:
+            self.context.expose_binding("__loginprobeStorage", self._storage_seen)
+            self.context.add_init_script(_INITIAL_STORAGE_JS)
+        except PlaywrightError as exc:
+            self.notes.append(f"initial localStorage not observable: {str(exc).splitlines()[0]}")
+
+    def _storage_seen(self, source: Any, origin: str, items: dict[str, str]) -> None:
+        if origin in self.initial_storage or not isinstance(items, dict):
+            return
+        self.initial_storage[origin] = {
+            str(k): self.redactor.add(str(v), searchable=len(str(v)) >= 8) for k, v in items.items()
+        }
+        self.initial_raw[origin] = {str(k): str(v) for k, v in items.items()}
 
     def _request(self, request: Request) -> None:
         self.requests.append(request)
@@ -701,6 +739,22 @@ class Recorder:
                     )
                 )
         after = self._jar_snapshot("after")
+        if self.before is not None:
+            known_before = {area.origin for area in self.before.storage}
+            extra = [
+                StorageArea(origin=origin, local=items)
+                for origin, items in self.initial_storage.items()
+                if origin not in known_before and items
+            ]
+            if extra:
+                note = (
+                    "localStorage of "
+                    + ", ".join(a.origin for a in extra)
+                    + " read as its first page started"
+                )
+                self.before = self.before.model_copy(
+                    update={"storage": [*self.before.storage, *extra], "note": note}
+                )
         workers, entries, sessions, notes = self._page_state()
         storage = list(after.storage)
         known = {area.origin for area in storage}
@@ -739,6 +793,17 @@ class Recorder:
                     record = decode_jwt(
                         token,
                         found_in=f"localStorage {item['name']} ({origin['origin']})",
+                        redactor=self.redactor,
+                        server_date=server_date,
+                    )
+                    if record is not None:
+                        found.append(record)
+        for origin_name, items in self.initial_raw.items():
+            for key, value in items.items():
+                for token in find_jwts(value):
+                    record = decode_jwt(
+                        token,
+                        found_in=f"localStorage {key} ({origin_name}) before the login",
                         redactor=self.redactor,
                         server_date=server_date,
                     )
