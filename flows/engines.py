@@ -78,8 +78,28 @@ class LaunchRecipe:
         return options
 
 
+def _version_from_files(executable: str) -> str | None:
+    """Firefox keeps its version in application.ini beside the binary: no process needed."""
+    real = Path(executable).resolve()
+    for folder in (
+        real.parent,
+        Path("/usr/lib") / real.name,
+        Path("/usr/lib/firefox-esr"),
+        Path("/usr/lib/firefox"),
+    ):
+        ini = folder / "application.ini"
+        if ini.is_file():
+            match = re.search(r"^Version=(\S+)", ini.read_text(encoding="utf-8", errors="replace"), re.M)
+            if match:
+                return match.group(1)
+    return None
+
+
 def _version_of(executable: str) -> str | None:
     """Ask a browser binary for its version without starting a window."""
+    found = _version_from_files(executable)
+    if found:
+        return found
     try:
         done = subprocess.run(
             [executable, "--version"], capture_output=True, text=True, timeout=20, check=False
@@ -125,15 +145,16 @@ def find_recipe(
 def _system_recipe(engine: Engine, executable: str) -> LaunchRecipe | str:
     if not Path(executable).exists():
         return f"the configured executable {executable} does not exist"
-    version = _version_of(executable)
     if engine == "chromium":
+        # The launched browser reports its version; asking the binary would cost a process start.
         return LaunchRecipe(
             engine,
             "system executable",
             executable,
-            version,
+            None,
             {"executable_path": executable, "args": list(CHROMIUM_ARGS)},
         )
+    version = _version_of(executable)
     if engine == "firefox":
         major = int(version.split(".")[0]) if version else None
         if major is not None and major < FIREFOX_MIN_BIDI_VERSION:

@@ -322,7 +322,9 @@ class Recorder:
         self.raw_before = dict(self.raw_state)
         self._watch_initial_storage()
         if self.capture:
-            self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
+            # DOM snapshots make the trace explorable; the screencast (screenshots=True) costs far more CPU
+            # than it adds here, and a failure screenshot is taken separately.
+            self.context.tracing.start(screenshots=False, snapshots=True, sources=False)
         self.context.on("request", self._request)
         self.context.on("response", self._response)
         self.context.on("requestfinished", self._request_finished)
