@@ -194,8 +194,41 @@ def api_key_sent(run: RunEvidence, ex: Exchange) -> str | None:
     return None
 
 
+def answered_below_capture(run: RunEvidence, ex: Exchange) -> str | None:
+    """The configured HTTP credentials the engine sent for `ex` where capture cannot see them, or None.
+
+    Chromium answers Basic/Digest challenges inside its network stack (`hidden_request_headers` names
+    `authorization`): the answered 401 and the Authorization never reach DevTools. When such a run was
+    given the flow's credentials, the engine answered every challenge of that scheme, so the request
+    carried them when the response is a success or still challenges that scheme (the server asked
+    again: it refused them). A Digest challenge with stale=true asks only for a new nonce.
+    """
+    exp = run.expectations
+    wanted = FLOW_SCHEME.get(exp.flow)
+    if (
+        wanted not in ("basic", "digest")
+        or not exp.credentials_configured
+        or "authorization" not in {name.lower() for name in run.hidden_request_headers}
+        or ex.authorization is not None
+        or header_value(ex.request_headers, "authorization") is not None
+    ):
+        return None
+    challenged = any(
+        ch.scheme.lower() == wanted and ch.params.get("stale", "").lower() != "true" for ch in ex.challenges
+    )
+    if not challenged and not (ok_status(ex.status) and same_resource(ex.url, exp.protected_url)):
+        return None
+    return (
+        f"the configured {wanted.capitalize()} username and password ({run.engine} answers the challenge "
+        "inside its network stack, so that Authorization is not in the capture)"
+    )
+
+
 def credential_sent(run: RunEvidence, ex: Exchange) -> str | None:
     """A short description of the credential the request carried, or None when it carried none."""
+    hidden = answered_below_capture(run, ex)
+    if hidden is not None:
+        return hidden
     if ex.authorization is not None:
         who = f" for {ex.authorization.identity}" if ex.authorization.identity else ""
         return f"Authorization: {ex.authorization.scheme} {ex.authorization.fingerprint}{who}"
@@ -279,8 +312,12 @@ def vary_fields(headers: list[Header]) -> set[str]:
     return fields
 
 
+# Per-response random values of a challenge (RFC 7616 §3.3): noise to a reader, and never the cause.
+NOISE_PARAMS = frozenset({"nonce", "opaque", "cnonce"})
+
+
 def describe_challenge(ch: Challenge) -> str:
-    parts = [f'{key}="{value}"' for key, value in ch.params.items()]
+    parts = [f'{key}="{value}"' for key, value in ch.params.items() if key.lower() not in NOISE_PARAMS]
     if ch.token68:
         parts.insert(0, ch.token68)
     return f"{ch.scheme} {', '.join(parts)}".strip()

@@ -8,6 +8,7 @@ from loginprobe.checks.common import (
     FLOW_SCHEME,
     SESSION_FLOWS,
     accepted_submission,
+    answered_below_capture,
     credential_sent,
     describe_challenges,
     engine_limited,
@@ -98,7 +99,8 @@ def _rejection(run: RunEvidence) -> tuple[Exchange, str] | None:
     if ex is not None and is_rejection(ex) and not ex.from_cache:
         sent = credential_sent(run, ex)
         refused_as_such = not mentions(error_texts(ex), OTHER_CAUSE_WORDS) and not _expired_jwt_sent(run, ex)
-        if ex.authorization is not None and sent and refused_as_such:
+        visible = ex.authorization is not None or answered_below_capture(run, ex) is not None
+        if visible and sent and refused_as_such:
             return ex, sent
     submission = rejected_submission(run, ex)
     if submission is not None and not mentions(error_texts(submission), OTHER_CAUSE_WORDS):

@@ -81,7 +81,8 @@ def _difference(failed: RunEvidence, passed: RunEvidence) -> tuple[CauseId, str]
             f"{detail}"
         )
     cred_good, cred_bad = credential_sent(passed, good), credential_sent(failed, bad)
-    if good.authorization is not None and bad.authorization is None:
+    # `cred_bad` also covers credentials the failed engine sent below capture (Chromium's Basic/Digest).
+    if good.authorization is not None and bad.authorization is None and cred_bad is None:
         return (
             "missing-credentials",
             f"{passed.engine} sent {cred_good}; {failed.engine} sent {cred_bad or 'none'}",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from loginprobe.checks.cache import cache_evidence
 from loginprobe.checks.common import (
     accepted_submission,
+    answered_below_capture,
     cookie_pairs,
     failing_runs,
     make_finding,
@@ -54,15 +55,24 @@ def no_challenge(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
+FRESH_SESSION = "a session cookie this run's own login had just set"
+
+
 def _credential_signature(run: RunEvidence, ex: Exchange) -> str | None:
     """What makes two requests "the same" for authentication, or None when they carried nothing.
 
-    The same Authorization fingerprint is the same credential. For cookies, a session the login of the
-    same run had just set (every value fresh from this run's Set-Cookie) counts as "a fresh session",
-    so two runs that logged in the same way compare equal.
+    The same Authorization fingerprint is the same credential, and so are the configured HTTP
+    credentials an engine sent below capture. For cookies, a session the login of the same run had just
+    set (every value fresh from this run's Set-Cookie) counts as "a fresh session", so two runs that
+    logged in the same way compare equal. The signature is also the sentence a finding shows.
     """
     if ex.authorization is not None:
-        return f"authorization {ex.authorization.scheme} {ex.authorization.fingerprint}"
+        return f"Authorization: {ex.authorization.scheme} {ex.authorization.fingerprint}"
+    if answered_below_capture(run, ex) is not None:
+        return (
+            f"the configured {run.expectations.flow.capitalize()} username and password, which {run.engine} "
+            "sends out of the capture's sight"
+        )
     pairs = cookie_pairs(ex)
     if not pairs:
         return None
@@ -76,7 +86,7 @@ def _credential_signature(run: RunEvidence, ex: Exchange) -> str | None:
         for sc in item.set_cookies
     }
     if all(fingerprint and (name, fingerprint) in set_here for name, fingerprint in pairs):
-        return "fresh session " + ",".join(sorted(names))
+        return f"{FRESH_SESSION} ({', '.join(f'`{name}`' for name in sorted(names))})"
     return None
 
 
@@ -139,7 +149,7 @@ def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
         if ex is None or accepted is None or ex.status != 401 or cache_evidence(run, ex)[1]:
             return
         signature = _credential_signature(run, ex)
-        if signature is None or not signature.startswith("fresh session"):
+        if signature is None or not signature.startswith(FRESH_SESSION):
             return
         examples.append((run, accepted, ex))
     run, accepted, ex = examples[0]

@@ -403,3 +403,49 @@ def api_call(
             is_navigation=False,
         ),
     ]
+
+
+CHROMIUM_AUTH_NOTE = (
+    "chromium answers HTTP authentication challenges inside its network stack: the 401 it answered and "
+    "the Authorization it sent are not in the capture (a failure shows as "
+    "net::ERR_INVALID_AUTH_CREDENTIALS with the final 401)"
+)
+
+
+def chromium_http_auth(
+    *,
+    final_status: int = 401,
+    url: str = f"{APP}/basic/",
+    offered: Sequence[Challenge] = (challenge("Basic", realm="Restricted", charset="UTF-8"),),
+    failure: str | None = None,
+    flow: str = "basic",
+    mode: str = "fresh",
+    credentials: Sequence[str] = ("username", "password"),
+    response_headers: Iterable[Header] = (),
+    date: datetime | None = T0,
+) -> RunEvidence:
+    """A Chromium Basic/Digest run as it is really recorded: only the final response, no Authorization.
+
+    Chromium answers the challenge below DevTools, so neither the first 401 nor the Authorization it sent
+    is in the capture; `hidden_request_headers` says so.
+    """
+    ok = final_status < 300
+    ex = make_exchange(
+        0,
+        url,
+        status=final_status,
+        challenges=[] if ok else list(offered),
+        failure=failure,
+        response_headers=response_headers,
+        date=date,
+    )
+    run = make_run(
+        [ex],
+        flow=flow,
+        mode=mode,
+        credentials=credentials,
+        protected_url=url,
+        engine_notes=[CHROMIUM_AUTH_NOTE] if credentials else [],
+    )
+    hidden = ["authorization"] if credentials else []
+    return run.model_copy(update={"hidden_request_headers": hidden})
