@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Playwright
 
@@ -15,9 +16,12 @@ def discover(
 ) -> tuple[EngineStatus, LaunchRecipe | None]:
     """The status row of one engine and, when it can run, its launch recipe."""
     if remote:
-        recipe = LaunchRecipe(engine, "remote (connect)", None, None, {})
+        recipe = remote_recipe(engine, override)
+        launch = f"remote Playwright server {remote}"
+        if recipe.executable:
+            launch += f" (executable on the server: {recipe.executable})"
         return EngineStatus(
-            engine=engine, available=True, launch=f"remote Playwright server {remote}"
+            engine=engine, available=True, launch=launch, executable=recipe.executable
         ), recipe
     try:
         managed = getattr(playwright, engine).executable_path
@@ -33,6 +37,21 @@ def discover(
         engine=engine, available=True, version=found.version, launch=found.how, executable=found.executable
     )
     return status, found
+
+
+def remote_recipe(engine: Engine, executable: Path | None = None) -> LaunchRecipe:
+    """How a remote Playwright server should launch the engine (see flows/remote.py).
+
+    Without an executable the server uses its own managed build. An executable is a path on the
+    server, which `playwright run-server` honours only when started with `--unsafe`; Firefox that is
+    not Playwright's build is driven over WebDriver BiDi there too.
+    """
+    options: dict[str, Any] = {}
+    if executable is not None:
+        options["executable_path"] = str(executable)
+        if engine == "firefox":
+            options["channel"] = "moz-firefox"
+    return LaunchRecipe(engine, "remote (connect)", str(executable) if executable else None, None, options)
 
 
 def discover_all(playwright: Playwright, overrides: dict[Engine, Path] | None = None) -> list[EngineStatus]:

@@ -8,7 +8,15 @@
 `--output` behave as pytest-playwright users expect, because the context comes from its
 `new_context` fixture. The verdict lands in the failure message, in the test report's sections and in
 JUnit properties (`loginprobe_cause`, `loginprobe_summary`, `loginprobe_next_step`). At the end of the
-session every file under `--output` is redacted of the secrets the probes used.
+session every file under `--output` is redacted of the secrets the probes used (and the cookies and
+tokens they saw). An engine that is not installed (WebKit on Debian) is skipped with the reason.
+
+Where Playwright's own browsers are not installed, let pytest-playwright launch the system ones:
+
+    # conftest.py
+    @pytest.fixture(scope="session")
+    def browser_type_launch_args(browser_type_launch_args, browser_type):
+        return local_launch_args(browser_type, browser_type_launch_args)
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import BrowserType
 
 from loginprobe.config.settings import Settings, Site, load_settings
 from loginprobe.errors import LoginprobeError
@@ -74,6 +83,45 @@ class ProbeResult:
             pytest.fail(self.explain(), pytrace=False)
 
 
+def local_launch_args(browser_type: BrowserType, launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright launch arguments that fall back on a system browser (as `loginprobe check`).
+
+    Playwright's own build is preferred when installed; an explicit `executable_path` or `channel`
+    (`--browser-channel`) is left alone. An engine found nowhere keeps its arguments: `login_probe`
+    skips it with the reason.
+    """
+    from loginprobe.flows.engines import find_recipe
+
+    if launch_args.get("executable_path") or launch_args.get("channel"):
+        return launch_args
+    found = find_recipe(browser_type.name, browser_type.executable_path)
+    if isinstance(found, str):
+        return launch_args
+    merged = {**found.options, **launch_args}
+    if "args" in found.options and "args" in launch_args:
+        merged["args"] = [*found.options["args"], *launch_args["args"]]
+    return merged
+
+
+@pytest.fixture(scope="session")
+def loginprobe_engine_unavailable(
+    browser_type: BrowserType,
+    browser_type_launch_args: dict[str, Any],
+    connect_options: dict[str, Any] | None,
+) -> str | None:
+    """Why this session's engine cannot run here, or None (then a launch failure is a real error)."""
+    from loginprobe.flows.engines import find_recipe
+
+    if (
+        connect_options
+        or browser_type_launch_args.get("executable_path")
+        or browser_type_launch_args.get("channel")
+    ):
+        return None  # the user chose the browser; a failure to launch it must show, not be skipped
+    found = find_recipe(browser_type.name, browser_type.executable_path)
+    return found if isinstance(found, str) else None
+
+
 @pytest.fixture(scope="session")
 def loginprobe_settings(pytestconfig: pytest.Config) -> Settings:
     """Settings from --loginprobe-config (and LOGINPROBE_* / .env), as `loginprobe check` reads them."""
@@ -87,18 +135,21 @@ def loginprobe_settings(pytestconfig: pytest.Config) -> Settings:
 
 @pytest.fixture
 def login_probe(
-    new_context: Callable[..., Any],
     browser_name: str,
-    browser: Any,
+    loginprobe_engine_unavailable: str | None,
     loginprobe_settings: Settings,
     request: pytest.FixtureRequest,
-    record_property: Callable[[str, object], None],
 ) -> Callable[..., ProbeResult]:
     """Run a site's login in a new context of pytest-playwright's browser and diagnose it."""
     from loginprobe.diagnose import diagnose
     from loginprobe.flows.base import flow_for
     from loginprobe.flows.probe import Probe
 
+    if loginprobe_engine_unavailable is not None:
+        pytest.skip(f"{browser_name} unavailable: {loginprobe_engine_unavailable}")
+    # Requested only now, so that an engine that is not installed is skipped before a launch fails.
+    new_context: Callable[..., Any] = request.getfixturevalue("new_context")
+    browser = request.getfixturevalue("browser")
     redactor = request.config.stash[_REDACTOR_KEY]
 
     def resolve(site: str | Site | dict[str, Any]) -> Site:
@@ -121,7 +172,7 @@ def login_probe(
                 resolved.credentials.username, resolved.credentials.password.get_secret_value()
             )
         context = new_context(**flow_for(resolved).context_options(resolved))
-        probe = Probe(context, resolved, browser_name, redactor, loginprobe_settings.timeout, capture=False)  # type: ignore[arg-type]
+        probe = Probe(context, resolved, browser_name, redactor, loginprobe_settings.timeout, capture=False)
         probe.start()
         exchanges, after, outcome, notes = probe.run()
         evidence = probe.evidence(
@@ -136,9 +187,16 @@ def login_probe(
             notes=notes,
         )
         verdict = diagnose(SiteEvidence(site=resolved.name, runs=[evidence]))
-        record_property("loginprobe_cause", verdict.primary)
-        record_property("loginprobe_summary", verdict.summary)
-        record_property("loginprobe_next_step", verdict.next_step)
+        # Straight into user_properties (what JUnit XML writes as <properties>): the
+        # record_property fixture warns under the default junit_family xunit2, and suites run
+        # with warnings as errors.
+        request.node.user_properties.extend(
+            [
+                ("loginprobe_cause", verdict.primary),
+                ("loginprobe_summary", verdict.summary),
+                ("loginprobe_next_step", verdict.next_step),
+            ]
+        )
         request.node.stash.setdefault(_VERDICTS_KEY, []).append((resolved.name, verdict))
         request.config.stash[_VERDICTS_KEY].append((request.node.nodeid, verdict))
         return ProbeResult(evidence, verdict)
@@ -146,14 +204,16 @@ def login_probe(
     return run
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    outcome = yield
-    report = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     verdicts = item.stash.get(_VERDICTS_KEY, [])
     if report.when == "call" and verdicts:
         text = "\n".join(f"{site}: {v.primary} - {v.summary} Next: {v.next_step}" for site, v in verdicts)
         report.sections.append(("loginprobe verdict", text))
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
