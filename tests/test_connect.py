@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -51,7 +53,9 @@ def _start(command: list[str], log: Path) -> tuple[subprocess.Popen[bytes], str]
     """Start a Playwright server and read the ws:// endpoint it prints (its output goes to a file,
     so a chatty server never blocks on a full pipe)."""
     with log.open("wb") as sink:
-        server = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        # Its own process group: `python -m playwright` runs the server in a node child process,
+        # which must go (with the browsers it launched) when the server is stopped.
+        server = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and server.poll() is None:
         found = re.search(r"ws://\S+", log.read_text(errors="replace"))
@@ -63,12 +67,17 @@ def _start(command: list[str], log: Path) -> tuple[subprocess.Popen[bytes], str]
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    """Stop the server's whole process group (the Python wrapper, node, and their browsers)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            break  # the group is already gone
+        try:
+            server.wait(timeout=10)
+            break
+        except subprocess.TimeoutExpired:
+            continue
 
 
 @pytest.fixture(scope="module")
