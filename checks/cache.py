@@ -46,6 +46,8 @@ def _cache_headers(ex: Exchange) -> str:
     age = ex.header("age")
     if age is not None:
         parts.insert(0, f"Age {age}")
+    if ex.status is not None and 300 <= ex.status < 400:
+        return ", ".join(parts)  # a redirect's Vary does not matter: it sends everyone the same way
     vary = vary_fields(ex.response_headers)
     missing = [name for name in ("Cookie", "Authorization") if name.lower() not in vary and "*" not in vary]
     if missing:
@@ -119,12 +121,54 @@ def _cached_entries(run: RunEvidence, ex: Exchange) -> str | None:
     return None
 
 
+def _served_from(ex: Exchange) -> tuple[float, str]:
+    """How sure the engine's cache flag is, and the words for it.
+
+    Chromium's DevTools protocol states where a response came from. Firefox's signal is a timing
+    heuristic (no network timing, no header bytes): it tells "not from the network" but cannot tell the
+    HTTP cache from a service worker, so it is worded as such and weighs as one inference.
+    """
+    signal = ex.served_from_signal
+    if signal.lower().startswith("firefox"):
+        return 0.85, f"came from inside the browser, not the network (HTTP cache or service worker; {signal})"
+    how = " (as Chromium's DevTools protocol reported)" if signal.lower().startswith("chromium cdp") else ""
+    if signal and not how:
+        how = f" ({signal})"
+    return 0.95, f"came from {SERVED_FROM.get(ex.served_from, ex.served_from)}{how}"
+
+
+def _fix(run: RunEvidence, hop: Exchange, signals: list[str]) -> str:
+    """The next step for the kind of cache that replayed `hop`."""
+    if hop.status is not None and 300 <= hop.status < 400:
+        return (
+            f"Clear this browser's cached responses for {hop.origin} (DevTools > Application > Clear site "
+            f"data); make the server stop sending the permanent redirect of {hop.url}, or give it an expiry "
+            "(`Cache-Control: max-age=...`) or use 302/307 while hosts can still change."
+        )
+    text = " ".join(signals)
+    if "shared-cache hit" in text:
+        return (
+            f"Purge {hop.url} from the shared cache (CDN or reverse proxy) and make the server send "
+            "`Cache-Control: no-store` (or `private`) on 401s and signed-in pages, or make the cache key "
+            "include Cookie and Authorization."
+        )
+    if "Cache API" in text or hop.served_from == "service-worker" or run.before.service_workers:
+        return (
+            f"Make the service worker of {hop.origin} never store 401/403 responses (check `response.ok` "
+            "before `cache.put`), ship it with a new cache name, and clear its caches (DevTools > "
+            "Application > Clear site data)."
+        )
+    return (
+        f"Clear this browser's cache for {hop.origin} and make the server send `Cache-Control: no-store` "
+        "(or `private` plus `Vary: Cookie, Authorization`) on 401s and signed-in pages."
+    )
+
+
 def cache_evidence(run: RunEvidence, ex: Exchange) -> tuple[float, list[str]]:
     """How strongly this response looks replayed from a cache, and the signals that say so."""
     signals: list[tuple[float, str]] = []
     if ex.from_cache:
-        how = f" ({ex.served_from_signal})" if ex.served_from_signal else ""
-        signals.append((0.95, f"came from {SERVED_FROM.get(ex.served_from, ex.served_from)}{how}"))
+        signals.append(_served_from(ex))
     hit = _shared_cache_hit(ex)
     if hit:
         signals.append((0.9, f"was a shared-cache hit ({hit})"))
@@ -183,9 +227,7 @@ def stale_cache(ev: SiteEvidence) -> Iterator[Finding]:
             confidence,
             f"The {status_text(hop)} for {where(run, hop)} {' and '.join(signals)} "
             f"({_cache_headers(hop)}){led}{confirmed}.",
-            "Clear this origin's cached responses (browser cache, service worker caches, CDN/proxy cache) "
-            "and make the server send `Cache-Control: no-store` (or `private` plus `Vary: Cookie, "
-            "Authorization`) on 401s and authenticated pages, and expiry on permanent redirects.",
+            _fix(run, hop, signals),
             run,
             hop,
         )

@@ -344,7 +344,16 @@ def server_says(ex: Exchange) -> str | None:
             value = ch.params.get(name)
             if value:
                 return value
-    return ex.body_excerpt.strip() if ex.body_excerpt and ex.body_excerpt.strip() else None
+    text = body_text(ex.body_excerpt or "")
+    return text or None
+
+
+def body_text(body: str) -> str:
+    """A response body excerpt as a reader sees it: an HTML page's visible text, whitespace collapsed."""
+    if re.search(r"<(!doctype|html|body|p|h\d|div)\b", body, re.IGNORECASE):
+        body = re.sub(r"(?is)<(head|script|style)\b.*?(</\1>|$)", " ", body)
+        body = re.sub(r"(?s)<[^>]*>?", " ", body)
+    return " ".join(body.split())
 
 
 def mentions(texts: Iterable[str], pattern: str) -> str | None:

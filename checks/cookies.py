@@ -33,8 +33,15 @@ REASONS: dict[str, str] = {
     "SameSiteLax": "SameSite=Lax keeps it off cross-site subrequests and non-GET navigations",
     "SameSiteUnspecifiedTreatedAsLax": "without a SameSite attribute Chromium treats it as Lax",
     "SameSiteNoneInsecure": "SameSite=None requires Secure",
-    "SchemefulSameSiteStrict": "SameSite=Strict and the chain crossed http/https",
-    "SchemefulSameSiteLax": "SameSite=Lax and the chain crossed http/https",
+    # Chromium reports the Schemeful variants whenever schemeful same-site is on, for any cross-site chain.
+    "SchemefulSameSiteStrict": (
+        "SameSite=Strict keeps it off requests a cross-site page or redirect chain started (another host, "
+        "or http vs https)"
+    ),
+    "SchemefulSameSiteLax": (
+        "SameSite=Lax keeps it off cross-site subrequests and non-GET navigations (another host, or http "
+        "vs https)"
+    ),
     "DomainMismatch": "its Domain does not match the host",
     "InvalidDomain": "its Domain attribute is not a valid domain for this host",
     "NotOnPath": "its Path does not cover the URL",
@@ -344,8 +351,22 @@ def _in_jar(cookies: list[CookieRecord], sc: SetCookie) -> bool:
     )
 
 
+# Set-Cookie attribute names as RFC 6265bis spells them.
+ATTRIBUTE_NAMES = {
+    "max-age": "Max-Age",
+    "httponly": "HttpOnly",
+    "samesite": "SameSite",
+    "domain": "Domain",
+    "path": "Path",
+    "expires": "Expires",
+    "secure": "Secure",
+    "partitioned": "Partitioned",
+}
+
+
 def _attrs(sc: SetCookie) -> str:
-    shown = [f"{k.capitalize()}={v}" if v else k.capitalize() for k, v in sc.attributes.items()]
+    names = {k: ATTRIBUTE_NAMES.get(k.lower(), k.capitalize()) for k in sc.attributes}
+    shown = [f"{names[k]}={v}" if v else names[k] for k, v in sc.attributes.items()]
     return "; ".join(shown) or "no attributes"
 
 

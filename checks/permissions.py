@@ -24,12 +24,21 @@ PERMISSION_WORDS = r"permission|forbidden|not allowed|not authori[sz]ed to|role|
 CLAIMS = ("roles", "role", "scope", "scp", "groups", "permissions", "realm_access")
 
 
+def _claim_text(value: object) -> str:
+    """A claim as a reader writes it: `[user, editor]` for a list, not Python's repr."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_claim_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_claim_text(item)}" for key, item in value.items()) + "}"
+    return str(value)
+
+
 def _claims(run: RunEvidence, ex: Exchange) -> str:
     """The roles/scope claims of the token the request carried, as "roles=[user], scope=read"."""
     fingerprint = ex.authorization.fingerprint if ex.authorization is not None else None
     for jwt in run.jwts:
         if jwt.exchange_id == ex.id or (fingerprint and jwt.fingerprint == fingerprint):
-            shown = [f"{name}={jwt.claims[name]}" for name in CLAIMS if name in jwt.claims]
+            shown = [f"{name}={_claim_text(jwt.claims[name])}" for name in CLAIMS if name in jwt.claims]
             return ", ".join(shown) if shown else "no roles or scope claims"
     return ""
 

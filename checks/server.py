@@ -55,7 +55,7 @@ def no_challenge(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
-FRESH_SESSION = "a session cookie this run's own login had just set"
+FRESH_SESSION = "the session its own run's login had just set"
 
 
 def _credential_signature(run: RunEvidence, ex: Exchange) -> str | None:
@@ -86,7 +86,7 @@ def _credential_signature(run: RunEvidence, ex: Exchange) -> str | None:
         for sc in item.set_cookies
     }
     if all(fingerprint and (name, fingerprint) in set_here for name, fingerprint in pairs):
-        return f"{FRESH_SESSION} ({', '.join(f'`{name}`' for name in sorted(names))})"
+        return f"{FRESH_SESSION}, cookie {', '.join(f'`{name}`' for name in sorted(names))}"
     return None
 
 

@@ -187,9 +187,11 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
         summary = CAUSES["none"]
         next_step = "Nothing to fix in the login."
         if limited:
+            # One sentence per engine: its fresh and persisted runs hit the same limit.
+            per_engine = {tuple(f.engines): f for f in reversed(limited)}
             summary = (
                 "The site's login works; the only failures are engine limitations, not the site's: "
-                + " ".join(f.summary for f in limited)
+                + " ".join(f.summary for f in reversed(per_engine.values()))
             )
             next_step = limited[0].next_step
         elif not ev.runs:

@@ -14,7 +14,13 @@ from evidence_factory import (
     make_site,
 )
 
-from loginprobe.checks.common import answered_below_capture, credential_sent, describe_challenge
+from loginprobe.checks.cache import cache_evidence
+from loginprobe.checks.common import (
+    answered_below_capture,
+    body_text,
+    credential_sent,
+    describe_challenge,
+)
 
 BIDI_NOTE = (
     "Firefox driven over WebDriver BiDi answers Basic challenges from http_credentials but never "
@@ -111,3 +117,35 @@ def test_the_hidden_reading_needs_the_engine_to_say_so() -> None:
     assert answered_below_capture(run, ex) is not None
     run_none = make_run([ex], flow="basic")
     assert answered_below_capture(run_none, ex) is None
+
+
+def test_an_html_error_page_is_quoted_as_its_visible_text() -> None:
+    page = "<!doctype html><html><head><title>Unauthorized</title></head><body><h1>Unauthorized</h1><p>Sign"
+    assert body_text(page) == "Unauthorized Sign"
+    assert body_text('{"error": "the API key was revoked"}') == '{"error": "the API key was revoked"}'
+
+
+def test_firefox_cache_flag_is_worded_as_the_heuristic_it_is() -> None:
+    signal = "firefox: timing.responseStart=-1 and responseHeadersSize=0"
+    ex = make_exchange(
+        0,
+        f"{APP}/sw-app/data",
+        status=401,
+        engine="firefox",
+        served_from="disk-cache",
+        served_from_signal=signal,
+    )
+    confidence, signals = cache_evidence(make_run([ex], engine="firefox"), ex)
+    assert 0.75 <= confidence < 0.9
+    assert "HTTP cache or service worker" in signals[0] and "disk cache" not in signals[0]
+
+
+def test_a_cached_permanent_redirect_gets_a_redirect_fix() -> None:
+    hop = make_exchange(
+        0, f"{APP}/account", status=301, served_from="disk-cache", location="http://localhost/a"
+    )
+    end = make_exchange(1, "http://localhost/a", status=401, redirected_from=0)
+    run = make_run([hop, end], mode="persisted", protected=1)
+    found = findings_of("stale_cache", make_site(run))
+    assert found and "permanent redirect" in found[0].next_step
+    assert "Vary" not in found[0].summary

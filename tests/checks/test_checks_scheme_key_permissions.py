@@ -93,7 +93,7 @@ def _role_run(status: int) -> object:
 def test_insufficient_scope_403() -> None:
     verdict = verdict_of(make_site(_role_run(403)))
     assert verdict.primary == "insufficient-permissions"
-    assert "scope `admin`" in verdict.summary and "roles=['user']" in verdict.summary
+    assert "scope `admin`" in verdict.summary and "roles=[user]" in verdict.summary
     assert "call for 403" not in verdict.summary
 
 
