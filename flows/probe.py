@@ -97,7 +97,8 @@ class Probe:
         self._ensure_protected_request(page)
         selector_ok = self._selector_visible(page)
         exchanges, after, self.jwts, notes = self.recorder.finish()
-        return exchanges, after, judge(self.site, exchanges, flow_error, selector_ok, self.redactor), notes
+        outcome = judge(self.site, exchanges, flow_error, selector_ok, self.redactor, self.timeout_s)
+        return exchanges, after, outcome, notes
 
     def _perform(self, page: Page) -> str | None:
         """Run the flow; a failure of the login itself is returned as a reason, not raised."""
@@ -212,12 +213,25 @@ class Probe:
         )
 
 
+def _chain_to(final: Exchange, exchanges: list[Exchange]) -> list[Exchange]:
+    """The redirect chain that ended at `final`, first hop first (each hop names the one before)."""
+    by_id = {ex.id: ex for ex in exchanges}
+    chain = [final]
+    while chain[0].redirected_from is not None:
+        previous = by_id.get(chain[0].redirected_from)
+        if previous is None or previous in chain:
+            break
+        chain.insert(0, previous)
+    return chain
+
+
 def judge(
     site: Site,
     exchanges: list[Exchange],
     flow_error: str | None,
     selector_ok: bool | None,
     redactor: Redactor,
+    timeout_s: float | None = None,
 ) -> Outcome:
     """Success is decided by the protected resource alone: its last request, after redirects."""
     target = redactor.text(site.target)
@@ -225,6 +239,20 @@ def judge(
     suffix = f" (the flow reported: {flow_error})" if flow_error else ""
     if not candidates:
         return Outcome(success=False, reason=f"the protected URL {target} was never requested{suffix}")
+    # A redirect the browser refused to follow (net::ERR_TOO_MANY_REDIRECTS, NS_ERROR_REDIRECT_LOOP)
+    # decides the outcome, even when Chromium's CDP view adds later, unmatched hops of the same URL.
+    for ex in reversed(exchanges):
+        if ex.failure and "REDIRECT" in ex.failure.upper() and ex.status is not None:
+            chain = _chain_to(ex, exchanges)
+            if any(hop in candidates for hop in chain):
+                return Outcome(
+                    success=False,
+                    status=ex.status,
+                    reason=f"{chain[0].method} {chain[0].url} was redirected {len(chain) - 1} times "
+                    f"until the browser gave up ({ex.failure}){suffix}",
+                    final_url=ex.url,
+                    protected_exchange=ex.id,
+                )
     first = candidates[-1]
     final = first
     by_parent = {ex.redirected_from: ex for ex in exchanges if ex.redirected_from is not None}
@@ -234,9 +262,13 @@ def judge(
             break
         final = following
     if final.status is None:
+        # Neither answered nor failed when the run ended: the server accepted and never replied.
+        pending = "timed out: no answer before the run ended"
+        if timeout_s:
+            pending = f"timed out: no answer within {timeout_s:g} s"
         return Outcome(
             success=False,
-            reason=f"{final.method} {final.url} got no response: {final.failure or 'unknown error'}{suffix}",
+            reason=f"{final.method} {final.url} got no response: {final.failure or pending}{suffix}",
             final_url=final.url,
             protected_exchange=final.id,
         )

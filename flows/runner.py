@@ -8,11 +8,13 @@ in one lane becomes a `SkippedRun` with its reason and never touches the other l
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,8 @@ from loginprobe.flows.probe import Probe, first_line, is_crash
 from loginprobe.secrets import Redactor
 
 TRANSPLANTS: tuple[Ablation, ...] = ("only-cookies", "only-storage")
+# After Ctrl-C, how long lanes get to notice their closed browsers and hand back what they finished.
+STOP_GRACE_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,7 @@ class RunResult:
     evidence: RunEvidence | None = None
     skipped: SkippedRun | None = None
     infrastructure_error: bool = False
+    interrupted: bool = False  # never ran (or never finished) because of Ctrl-C
 
 
 @dataclass(slots=True)
@@ -128,13 +133,35 @@ class Runner:
         return result
 
     def run(self, specs: list[RunSpec]) -> list[RunResult]:
-        """Run every spec; results come back in the order of `specs`."""
+        """Run every spec; results come back in the order of `specs`.
+
+        Ctrl-C (KeyboardInterrupt, which only the main thread receives) sets `stop`, closes the
+        browsers and returns what the lanes finished within `STOP_GRACE_S`; the caller sees `stop` set.
+        """
         results: dict[str, RunResult] = {}
         lanes = self._lanes(specs)
-        with ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="lane") as pool:
-            for lane_results in pool.map(self._run_lane, lanes):
-                for result in lane_results:
-                    results[result.spec.run_id] = result
+        pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="lane")
+        futures: list[Future[list[RunResult]]] = [pool.submit(self._run_lane, lane) for lane in lanes]
+        try:
+            wait(futures)
+        except KeyboardInterrupt:
+            self.stop.set()
+            _close_browsers()
+            try:
+                wait(futures, timeout=STOP_GRACE_S)
+            except KeyboardInterrupt:
+                pass  # a second Ctrl-C: stop waiting and report what is finished
+        finally:
+            # Lanes that have not started are cancelled; a lane still stuck after the grace period is
+            # left behind (its driver was told to close its browser) rather than holding up the report.
+            pool.shutdown(wait=False, cancel_futures=True)
+        for future in futures:
+            if not future.done() or future.cancelled():
+                continue
+            if self.stop.is_set() and future.exception() is not None:
+                continue  # a lane torn down by Ctrl-C; its specs are reported missing
+            for result in future.result():
+                results[result.spec.run_id] = result
         return [results[spec.run_id] for spec in specs if spec.run_id in results]
 
     # -- lanes ------------------------------------------------------------------------------
@@ -163,7 +190,7 @@ class Runner:
                 browser: Browser | None = None
                 for spec in lane.specs:
                     if self.stop.is_set():
-                        out.append(self._skip(spec, "interrupted before this run started"))
+                        out.append(self._interrupted(spec, "interrupted before this run started"))
                         continue
                     if spec.shares_browser and (browser is None or not browser.is_connected()):
                         try:
@@ -174,6 +201,9 @@ class Runner:
                             )
                             browser = None
                             continue
+                    if self.stop.is_set():  # Ctrl-C came while the browser was launching
+                        out.append(self._interrupted(spec, "interrupted before this run started"))
+                        continue
                     self.progress(spec, "start")
                     result = self._guarded(playwright, recipe, spec, browser)
                     self.progress(spec, "done" if result.evidence else "skipped")
@@ -186,7 +216,9 @@ class Runner:
         except PlaywrightError as exc:  # the driver itself failed to start or died
             done = {r.spec.run_id for r in out}
             out.extend(
-                self._skip(spec, f"Playwright driver failed: {first_line(exc)}", True)
+                self._interrupted(spec, "interrupted (the browser was closed)")
+                if self.stop.is_set()  # a terminal's Ctrl-C also reaches the driver, which then exits
+                else self._skip(spec, f"Playwright driver failed: {first_line(exc)}", True)
                 for spec in lane.specs
                 if spec.run_id not in done
             )
@@ -195,6 +227,11 @@ class Runner:
     def _skip(self, spec: RunSpec, reason: str, infrastructure: bool = False) -> RunResult:
         skipped = SkippedRun(site=spec.site.name, engine=spec.engine, mode=spec.mode, reason=reason)
         return RunResult(spec, skipped=skipped, infrastructure_error=infrastructure)
+
+    def _interrupted(self, spec: RunSpec, reason: str) -> RunResult:
+        result = self._skip(spec, reason)
+        result.interrupted = True
+        return result
 
     def _launch(self, playwright: Playwright, recipe: LaunchRecipe) -> Browser:
         browser_type = getattr(playwright, recipe.engine)
@@ -208,8 +245,15 @@ class Runner:
         self, playwright: Playwright, recipe: LaunchRecipe, spec: RunSpec, browser: Browser | None
     ) -> RunResult:
         try:
-            return RunResult(spec, evidence=self._run_one(playwright, recipe, spec, browser))
+            evidence = self._run_one(playwright, recipe, spec, browser)
+            if self.stop.is_set():
+                # Ctrl-C closed the browser while this run was going: flows swallow some of the
+                # resulting errors, so what it recorded would read as a timeout, which it was not.
+                return self._interrupted(spec, "interrupted during this run (the browser was closed)")
+            return RunResult(spec, evidence=evidence)
         except PlaywrightError as exc:
+            if self.stop.is_set():  # Ctrl-C closed the browser under this run: not a crash
+                return self._interrupted(spec, "interrupted during this run (the browser was closed)")
             if spec.mode == "persisted" and not spec.shares_browser and "launch" in str(exc).lower():
                 return self._skip(spec, f"{spec.engine} failed to launch: {first_line(exc)}", True)
             if is_crash(exc):
@@ -402,6 +446,34 @@ class Runner:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _close_browsers() -> None:
+    """Ask this process's Playwright drivers to close their browsers, from any thread.
+
+    The sync API is bound to each lane's thread, so the main thread cannot call `browser.close()`.
+    A driver closes every browser it launched on SIGTERM (and exits on SIGINT, which is what a
+    terminal's Ctrl-C sends the whole process group); the lanes' pending calls then fail at once.
+    Drivers are found as our child processes running `run-driver` (Linux /proc); elsewhere, lanes
+    stop at their next step or timeout.
+    """
+    me = str(os.getpid())
+    try:
+        entries = [e for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            with open(f"{entry.path}/stat", encoding="utf-8", errors="replace") as handle:
+                parent = handle.read().rsplit(")", 1)[1].split()[1]  # the command may hold ")"
+            if parent != me:
+                continue
+            with open(f"{entry.path}/cmdline", "rb") as handle:
+                if b"run-driver" not in handle.read():
+                    continue
+            os.kill(int(entry.name), signal.SIGTERM)
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked, or is not ours to signal
 
 
 class _NotPossible(Exception):

@@ -59,8 +59,13 @@ WorkersOpt = Annotated[
 ]
 
 
+def _line(text: str) -> None:
+    """One line on stderr: soft_wrap, because rich wraps at 80 columns when stderr is not a terminal."""
+    errors.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def _fail(exc: LoginprobeError) -> typer.Exit:
-    errors.print(f"loginprobe: {type(exc).__name__}: {exc.message}", markup=False, highlight=False)
+    _line(f"loginprobe: {type(exc).__name__}: {exc.message}")
     return typer.Exit(exc.exit_code)
 
 
@@ -156,12 +161,18 @@ def _run(settings: Any) -> int:
     with live.progress:
         outcome = run_check(settings, progress=live, stop=stop)
     print_summary(outcome.report, console)
-    github_outputs(outcome.report, os.environ)
-    console.print(f"report: {outcome.folder / 'report.html'}", highlight=False)
-    for site in outcome.unreachable:
-        errors.print(
-            f"loginprobe: TargetUnreachable: {site} gave no HTTP response in any browser", highlight=False
-        )
+    try:
+        github_outputs(outcome.report, os.environ)
+    except OSError as exc:  # the report is written; a bad GITHUB_STEP_SUMMARY only loses the job summary
+        _line(f"loginprobe: warning: GitHub job summary not written: {exc.strerror or exc}")
+    console.print(f"report: {outcome.folder / 'report.html'}", highlight=False, soft_wrap=True)
+    if outcome.report.interrupted:
+        _line(f"loginprobe: interrupted: partial report in {outcome.folder}")
+        return outcome.exit_code
+    for line in outcome.infrastructure_errors:
+        _line(f"loginprobe: {line}")
+    for line in outcome.unreachable:
+        _line(f"loginprobe: TargetUnreachable: {line}")
     return outcome.exit_code
 
 
@@ -243,6 +254,9 @@ def check(
         code = _run(settings)
     except LoginprobeError as exc:
         raise _fail(exc) from None
+    except KeyboardInterrupt:  # before the runs started or while rendering (the runs keep a partial report)
+        _line("loginprobe: interrupted before the report was complete")
+        raise typer.Exit(130) from None
     raise typer.Exit(code)
 
 
@@ -340,6 +354,6 @@ def main() -> None:
     """Console script: run the CLI; a usage error exits 2, never with a traceback."""
     try:
         app()
-    except KeyboardInterrupt:
-        errors.print("loginprobe: interrupted", highlight=False)
+    except KeyboardInterrupt:  # outside the runs (start-up, rendering): nothing partial to keep
+        _line("loginprobe: interrupted")
         sys.exit(130)

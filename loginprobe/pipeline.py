@@ -29,13 +29,15 @@ class Outcome:
 
     report: Report
     folder: Path
-    infrastructure_errors: list[str] = field(default_factory=list)
-    unreachable: list[str] = field(default_factory=list)
+    infrastructure_errors: list[str] = field(default_factory=list)  # one line per run skipped by a fault
+    unreachable: list[str] = field(default_factory=list)  # one line per site that never answered
 
     @property
     def exit_code(self) -> int:
-        """0 every login succeeded, 1 a login failed, 3 loginprobe could not do its job."""
+        """0 every login succeeded, 1 a login failed, 3 loginprobe could not do its job, 130 Ctrl-C."""
         runs = [r for r in self.report.runs if r.ablation is None]
+        if self.report.interrupted:
+            return 130  # the shell's code for SIGINT: a partial report is never a verdict
         if self.unreachable:
             return 3
         if any(not r.outcome.success for r in runs):
@@ -91,6 +93,8 @@ def make_report_dir(output: Path, site_names: list[str]) -> Path:
     """A new folder `<output>/<UTC time>-<site>`; never reuses one (two runs at once do not collide)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     label = site_names[0] if len(site_names) == 1 else f"{len(site_names)}-sites"
+    if output.exists() and not output.is_dir():  # mkdir(exist_ok=True) would say "File exists"
+        raise OutputError(f"cannot write reports to {output}: it is not a directory")
     try:
         output.mkdir(parents=True, exist_ok=True)
         for attempt in range(1000):
@@ -135,11 +139,12 @@ def run_check(
     results: list[RunResult] = []
     specs = plan(settings)
     try:
-        results = runner.run(specs)
+        results = runner.run(specs)  # Ctrl-C inside returns what finished, with runner.stop set
         extra = plan_ablations(settings, results)
         if extra and not runner.stop.is_set():
             results += runner.run(extra)
-        runner.commit_profiles()
+        if not runner.stop.is_set():  # an interrupted first visit would leave a half-made profile
+            runner.commit_profiles()
     except KeyboardInterrupt:
         interrupted = True
         runner.stop.set()
@@ -148,7 +153,7 @@ def run_check(
     interrupted = interrupted or runner.stop.is_set()
     runs: list[RunEvidence] = [r.evidence for r in results if r.evidence is not None]
     skipped: list[SkippedRun] = [r.skipped for r in results if r.skipped is not None]
-    done = {r.spec.run_id for r in results}
+    done = {r.spec.run_id for r in results if not r.interrupted}
     missing = [s.run_id for s in specs if s.run_id not in done]
     engines = [
         runner.engines.get(engine)
@@ -179,15 +184,35 @@ def run_check(
         raise OutputError(f"cannot write the report in {folder}: {exc.strerror or exc}") from None
     if on_report is not None:
         on_report(report, folder)
-    unreachable = [
-        site
-        for site in report.sites
-        if (site_runs := [r for r in runs if r.site == site and r.ablation is None])
-        and all(all(ex.status is None for ex in r.exchanges) for r in site_runs)
-    ]
     return Outcome(
         report=report,
         folder=folder,
-        infrastructure_errors=[s.reason for r in results if r.infrastructure_error and (s := r.skipped)],
-        unreachable=unreachable,
+        infrastructure_errors=[
+            f"{s.site}/{s.engine}/{s.mode} skipped: {s.reason}"
+            for r in results
+            if r.infrastructure_error and (s := r.skipped)
+        ],
+        unreachable=[
+            line for site in report.sites if (line := _unreachable(site, runs, settings)) is not None
+        ],
     )
+
+
+def _unreachable(site: str, runs: list[RunEvidence], settings: Settings) -> str | None:
+    """One line when no run of `site` got any HTTP response and the network refused at least one request.
+
+    A request still pending when the run ended (a server that accepts and never answers) is a
+    timed-out login, not an unreachable site, so it does not count here.
+    """
+    site_runs = [r for r in runs if r.site == site and r.ablation is None]
+    if not site_runs or any(ex.status is not None for r in site_runs for ex in r.exchanges):
+        return None
+    failed = [ex for r in site_runs for ex in r.exchanges if ex.failure]
+    if not failed or any(not any(ex.failure for ex in r.exchanges) for r in site_runs):
+        return None
+    url, failure = failed[0].url, failed[0].failure or ""
+    hint = ""
+    certificate = any(word in failure.upper() for word in ("CERT", "SSL", "TLS", "SEC_ERROR", "PKIX"))
+    if certificate and not settings.ignore_https_errors:
+        hint = " (a certificate problem: --ignore-https-errors accepts it)"
+    return f"{site}: {url} gave no HTTP response in any browser: {failure}{hint}"

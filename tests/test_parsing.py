@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import string
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -470,3 +471,138 @@ def test_http_date_round_trips(moment: datetime) -> None:
 @given(st.lists(st.text(alphabet=string.ascii_letters + "_-", min_size=1, max_size=8), max_size=6))
 def test_cookie_header_names_round_trip(names: list[str]) -> None:
     assert parse_cookie_header("; ".join(f"{name}=v{i}" for i, name in enumerate(names))) == names
+
+
+# -- malformed input, parser by parser (what hostile or broken servers send) -----------------------
+
+HOSTILE = st.text(
+    alphabet=st.sampled_from("\t\r\n \"\\,;=/:*'%\x00\x01\x7f\u00e9\u2028\ud7ff") | st.characters(),
+    max_size=40,
+)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+# Payload texts a broken issuer might sign: any JSON value, numbers no float holds, NaN, or not JSON.
+payload_texts = st.one_of(
+    json_values.map(lambda v: json.dumps(v, allow_nan=True)),
+    st.sampled_from(
+        [
+            '{"exp": 1e999}',
+            '{"exp": -1e999, "nbf": NaN, "iat": Infinity}',
+            '{"exp": 100000000000000000000000000000000000000000}',
+            '{"sub": {"nested": [1, 2]}, "exp": "soon"}',
+            '{"exp": 1.5e10, "nbf": -62135596801}',
+            '{"a": 1, "a": 2}',
+            "[1, 2, 3]",
+            "{",
+        ]
+    ),
+    HOSTILE,
+)
+
+
+@PROPERTY_SETTINGS
+@given(payload_texts, payload_texts, st.binary(max_size=12))
+def test_jwts_with_malformed_segments_decode_or_are_none(
+    tmp_path: Path, header: str, payload: str, signature: bytes
+) -> None:
+    redactor = Redactor(key_path=tmp_path / "k")
+    segments = [header.encode("utf-8", "surrogatepass"), payload.encode("utf-8", "surrogatepass"), signature]
+    token = ".".join(b64url(segment) for segment in segments)
+
+    record = decode_jwt(token, found_in="t", redactor=redactor, server_date=SERVER_DATE)
+    described = describe_authorization(f"Bearer {token}", redactor)
+
+    assert record is None or isinstance(record.claims, dict)
+    assert described.scheme == "Bearer"
+    assert described.identity is None or isinstance(described.identity, str)
+    for found in find_jwts(f"x {token} y"):
+        decode_jwt(found, found_in="t", redactor=redactor)
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.binary(max_size=40), HOSTILE, st.sampled_from(["UTF-8", "ISO-8859-1", "utf-16", "no-such-charset", ""])
+)
+def test_basic_and_digest_credentials_of_any_bytes(
+    tmp_path: Path, raw: bytes, text: str, charset: str
+) -> None:
+    redactor = Redactor(key_path=tmp_path / "k")
+
+    basic = describe_authorization("Basic " + base64.b64encode(raw).decode(), redactor)
+    plain = describe_authorization(f"Digest username={text}, realm={text}", redactor)
+    extended = describe_authorization(f"Digest username*={charset}''%FF%FE{text}", redactor)
+
+    assert basic.identity is None or b":" in raw
+    for sent in (plain, extended):
+        assert sent.scheme == "Digest"
+        assert sent.identity is None or isinstance(sent.identity, str)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="parsing._ext_value catches LookupError and UnicodeDecodeError only: a charset holding NUL "
+    "raises ValueError, punycode's decoder a plain UnicodeError (found by the property above)",
+)
+@pytest.mark.parametrize("credential", ["username*=UTF-8\x00''%41", "username*=punycode''%00"])
+def test_digest_extended_username_with_a_broken_charset(credential: str, redactor: Redactor) -> None:
+    sent = describe_authorization("Digest " + credential, redactor)
+
+    assert sent.identity is None or isinstance(sent.identity, str)
+
+
+@PROPERTY_SETTINGS
+@given(HOSTILE, HOSTILE, st.lists(st.tuples(HOSTILE, HOSTILE), max_size=5))
+def test_set_cookie_with_malformed_attributes(
+    tmp_path: Path, name: str, value: str, attributes: list[tuple[str, str]]
+) -> None:
+    line = f"{name}={value}" + "".join(f"; {k}={v}" for k, v in attributes)
+
+    parsed = parse_set_cookie(line, Redactor(key_path=tmp_path / "k"))
+
+    if parsed is not None:
+        assert parsed.name and ";" not in parsed.name and "=" not in parsed.name
+        assert all(key == key.lower() for key in parsed.attributes)
+    else:  # RFC 6265 §5.2: no `=` in the name-value pair, or an empty name
+        pair = line.partition(";")[0]
+        assert "=" not in pair or not pair.partition("=")[0].strip(" \t\r\n")
+
+
+@given(st.lists(HOSTILE, max_size=4))
+def test_challenge_headers_with_hostile_characters(values: list[str]) -> None:
+    challenges = parse_challenge_headers(values)
+
+    assert all(c.scheme and all(char in TCHARS for char in c.scheme) for c in challenges)
+    assert all(c.token68 is None or not c.params for c in challenges)
+
+
+@given(HOSTILE)
+def test_cookie_header_names_never_hold_separators(value: str) -> None:
+    assert all(";" not in name and "=" not in name for name in parse_cookie_header(value))
+
+
+@given(
+    st.sampled_from(["Sun", "Funday", "", "Sunday"]),
+    st.integers(-5, 99),
+    st.sampled_from(["Nov", "Foo", "", "11"]),
+    st.integers(-1, 100_000),
+    st.tuples(st.integers(-1, 99), st.integers(-1, 99), st.integers(-1, 99)),
+    st.sampled_from(["GMT", "UTC", "+9999", "-0000", "ZZZ", ""]),
+)
+def test_http_date_lookalikes_are_dates_or_none(
+    weekday: str, day: int, month: str, year: int, clock: tuple[int, int, int], zone: str
+) -> None:
+    value = f"{weekday}, {day:02} {month} {year} {clock[0]:02}:{clock[1]:02}:{clock[2]:02} {zone}"
+
+    parsed = parse_http_date(value)
+
+    assert parsed is None or parsed.tzinfo is UTC
