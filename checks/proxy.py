@@ -91,7 +91,8 @@ def proxy_changes_outcome(ev: SiteEvidence) -> Iterator[Finding]:
             if sent and (no_error or said_none):
                 confidence = 0.95
                 detail = (
-                    f": the browser sent {sent}, but the server answered {status_text(ex)} "
+                    f": on {ex.method} {ex.url} the browser sent {sent}, "
+                    f"but the server answered {status_text(ex)} "
                     f"`{describe_challenges(ex.challenges)}` as if no credentials arrived, so the "
                     f"{'proxy' if failed.via_proxy else 'direct path'} removed them"
                 )
@@ -107,8 +108,7 @@ def proxy_changes_outcome(ev: SiteEvidence) -> Iterator[Finding]:
             confidence,
             f"{passed.label} signed in but {failed.label} failed {which}{detail}.",
             "Make the proxy pass the Authorization and Cookie headers through unchanged (or bypass it "
-            "for this "
-            "host); compare its configuration with the direct path.",
+            "for this host); compare its configuration with the direct path.",
             failed,
             ex,
         )

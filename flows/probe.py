@@ -4,6 +4,7 @@ resource. Shared by the runner (its own contexts) and the pytest plugin (pytest-
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -29,6 +30,11 @@ from loginprobe.flows import engines
 from loginprobe.flows.base import FlowFailed, flow_for
 from loginprobe.flows.recorder import Recorder
 from loginprobe.secrets import Redactor
+
+# Settling after a flow that never asked for the protected resource itself (see _ensure_protected_request).
+SETTLE_MAX_S = 5.0
+SETTLE_QUIET_S = 0.6
+SETTLE_POLL_MS = 100
 
 CRASH_MARKERS = ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")
 
@@ -121,19 +127,42 @@ class Probe:
         return open_pages[-1] if open_pages else self.context.new_page()
 
     def _ensure_protected_request(self, page: Page) -> None:
-        """If the flow never touched the protected resource, give the page a moment, then open it."""
+        """If the flow never touched the protected resource, let the page settle, then open it.
+
+        A login that ends in script (a fetch, then `location.assign`) often asks for the protected
+        resource itself a moment after the flow returns; opening it directly too early would send
+        it without what the script attaches (a bearer token from localStorage). So wait until the
+        page asks for it, or until nothing has been in flight for a while, whichever comes first.
+        `wait_for_load_state("networkidle")` cannot tell: it returns at once when the page already
+        idled once before the click.
+        """
         assert self.recorder is not None
-        requests = self.recorder.requests
+        recorder = self.recorder
 
         def seen() -> bool:
-            return any(same_resource(r.url, self.site.target) for r in requests)
+            return any(same_resource(r.url, self.site.target) for r in recorder.requests)
 
-        if seen():
-            return
-        try:
-            page.wait_for_load_state("networkidle", timeout=3_000)
-        except PlaywrightError:
-            pass  # a page that never idles still gets its protected request below
+        def in_flight() -> bool:
+            return any(
+                id(r) not in recorder.finished and id(r) not in recorder.failures for r in recorder.requests
+            )
+
+        deadline = time.monotonic() + SETTLE_MAX_S
+        quiet_since: float | None = None
+        while not seen() and time.monotonic() < deadline:
+            now = time.monotonic()
+            if in_flight():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= SETTLE_QUIET_S:
+                break
+            try:
+                page.wait_for_timeout(SETTLE_POLL_MS)  # lets Playwright deliver the page's events
+            except PlaywrightError as exc:
+                if is_crash(exc):
+                    raise
+                break
         if seen():
             return
         try:

@@ -504,7 +504,10 @@ class Recorder:
         finished = id(request) in self.finished
         settled = finished or id(request) in self.failures
         raw_request_headers = list(request.headers.items())
-        if settled:  # the raw (wire) headers of an unsettled request are awaited forever
+        # The raw (wire) headers of an unsettled request are awaited forever, and so are those of a
+        # request a service worker made in Chromium (its script fetch included): no ExtraInfo comes.
+        wire_known = settled and not (self.engine == "chromium" and request.service_worker is not None)
+        if wire_known:
             try:
                 raw_request_headers = [(h["name"], h["value"]) for h in request.headers_array()]
             except PlaywrightError:
@@ -532,12 +535,12 @@ class Recorder:
             status = response.status
             status_text = response.status_text
             raw_response_headers = list(response.headers.items())
-            if settled:
+            if wire_known:
                 try:
                     raw_response_headers = [(h["name"], h["value"]) for h in response.headers_array()]
                 except PlaywrightError:
                     pass  # keep the provisional headers of the response event
-            if finished:
+            if finished and wire_known:
                 try:
                     sizes = dict(request.sizes())
                 except PlaywrightError:
@@ -653,6 +656,9 @@ class Recorder:
         is_json = "json" in content_type.lower()
         if not (is_error or is_json):
             return None
+        length = next((v for k, v in headers if k.lower() == "content-length"), "")
+        if length.strip().isdigit() and int(length) > MAX_BODY:
+            return None  # never pull a huge body across the driver just to drop it
         try:
             body = response.body()
         except PlaywrightError:
@@ -712,6 +718,8 @@ class Recorder:
         ids: dict[int, int] = {}
         exchanges: list[Exchange] = []
         for request in list(self.requests):
+            if not request.url.startswith(("http://", "https://")):
+                continue  # data:, blob:, about: (the icon of Chromium's error page): no network, no server
             exchange = self._exchange(len(exchanges), request, ids, jwts)
             hop = self._hops.get(id(request))
             if hop is not None and hop.auth_rounds:
@@ -724,7 +732,9 @@ class Recorder:
         # CDP still saw it, so it joins the record.
         for network_index, network in self._cdp.items():
             for hop in network.unmatched():
-                if hop.status is None and hop.failure is None:
+                if (hop.status is None and hop.failure is None) or not hop.url.startswith(
+                    ("http://", "https://")
+                ):
                     continue
                 exchanges.append(
                     Exchange(
