@@ -292,7 +292,7 @@ def _ext_value(value: str) -> str:
         return value
     try:
         return unquote(encoded, encoding=charset or "utf-8", errors="strict")
-    except (LookupError, UnicodeDecodeError):  # unknown charset, or bytes not in it
+    except (LookupError, ValueError):  # unknown or malformed charset, or bytes not in it
         return value
 
 

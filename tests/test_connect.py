@@ -7,7 +7,6 @@ launches the browser its config names. Both are exercised, each on a real lab fo
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -29,7 +28,6 @@ from loginprobe.errors import BrowserUnavailable
 from loginprobe.evidence import Engine, EngineStatus
 from loginprobe.flows.engines import CHROMIUM_ARGS
 from loginprobe.flows.remote import client_version, connect_browser
-from loginprobe.flows.runner import Runner
 from loginprobe.lab.scenarios import SCENARIOS
 from loginprobe.lab.server import Lab
 from loginprobe.pipeline import run_check
@@ -37,10 +35,6 @@ from tests.conftest import require_engine
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")
-
-# Until the runner hands its launch options to flows.remote.connect_browser, a run-server can only
-# launch its own managed build (absent here); launch-server needs nothing from the client.
-RUNNER_SENDS_LAUNCH_OPTIONS = "connect_browser" in inspect.getsource(Runner._launch)
 
 
 def _in_thread(fn: Callable[[], T]) -> T:
@@ -188,11 +182,6 @@ def _assert_fresh_passes_persisted_skipped(outcome: Any) -> None:
     assert chromium.launch is not None and "remote Playwright server" in chromium.launch
 
 
-@pytest.mark.xfail(
-    not RUNNER_SENDS_LAUNCH_OPTIONS,
-    reason="flows/runner.py _launch does not call flows.remote.connect_browser yet (patch pending)",
-    strict=True,
-)
 def test_pipeline_on_run_server(run_server: str, chromium_here: str, lab: Lab, tmp_path: Path) -> None:
     # Given a run-server whose Chromium is named by --executable chromium=PATH (a path on the server)
     # When loginprobe checks the lab's form login through it, in fresh and persisted modes
