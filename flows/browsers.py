@@ -8,7 +8,7 @@ from typing import Any
 from playwright.sync_api import Playwright
 
 from loginprobe.evidence import ENGINES, Engine, EngineStatus
-from loginprobe.flows.engines import INSTALL_HINTS, LaunchRecipe, find_recipe
+from loginprobe.flows.engines import INSTALL_HINTS, LaunchRecipe, find_recipe, version_of
 
 
 def discover(
@@ -57,4 +57,22 @@ def remote_recipe(engine: Engine, executable: Path | None = None) -> LaunchRecip
 def discover_all(playwright: Playwright, overrides: dict[Engine, Path] | None = None) -> list[EngineStatus]:
     """One row per engine, for `loginprobe browsers`."""
     overrides = overrides or {}
-    return [discover(playwright, engine, overrides.get(engine))[0] for engine in ENGINES]
+    rows = []
+    for engine in ENGINES:
+        status = discover(playwright, engine, overrides.get(engine))[0]
+        if status.available and status.version is None and status.executable:
+            # A check learns the version from the launched browser; this table asks the binary.
+            status = status.model_copy(update={"version": version_of(status.executable)})
+        rows.append(status)
+    return rows
+
+
+def launch_options(playwright: Playwright, engine: Engine) -> dict[str, Any]:
+    """Keyword arguments for `playwright.<engine>.launch()` as loginprobe would launch it here.
+
+    Raises LookupError (with the reason) when the engine cannot run here.
+    """
+    status, recipe = discover(playwright, engine)
+    if recipe is None:
+        raise LookupError(f"{engine} unavailable: {status.reason}")
+    return recipe.launch_options()

@@ -81,12 +81,10 @@ class LaunchRecipe:
 def _version_from_files(executable: str) -> str | None:
     """Firefox keeps its version in application.ini beside the binary: no process needed."""
     real = Path(executable).resolve()
-    for folder in (
-        real.parent,
-        Path("/usr/lib") / real.name,
-        Path("/usr/lib/firefox-esr"),
-        Path("/usr/lib/firefox"),
-    ):
+    folders = [real.parent, Path("/usr/lib") / real.name]
+    if "firefox" in real.name:  # Debian's /usr/bin/firefox-esr is a link or a wrapper script
+        folders += [Path("/usr/lib/firefox-esr"), Path("/usr/lib/firefox")]
+    for folder in folders:
         ini = folder / "application.ini"
         if ini.is_file():
             match = re.search(r"^Version=(\S+)", ini.read_text(encoding="utf-8", errors="replace"), re.M)
@@ -95,7 +93,7 @@ def _version_from_files(executable: str) -> str | None:
     return None
 
 
-def _version_of(executable: str) -> str | None:
+def version_of(executable: str) -> str | None:
     """Ask a browser binary for its version without starting a window."""
     found = _version_from_files(executable)
     if found:
@@ -154,7 +152,7 @@ def _system_recipe(engine: Engine, executable: str) -> LaunchRecipe | str:
             None,
             {"executable_path": executable, "args": list(CHROMIUM_ARGS)},
         )
-    version = _version_of(executable)
+    version = version_of(executable)
     if engine == "firefox":
         major = int(version.split(".")[0]) if version else None
         if major is not None and major < FIREFOX_MIN_BIDI_VERSION:

@@ -6,6 +6,7 @@ Exit codes: 0 every login succeeded, 1 at least one login failed, 2 usage or con
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -261,7 +262,9 @@ def check(
 
 
 @app.command()
-def browsers() -> None:
+def browsers(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (for CI scripts).")] = False,
+) -> None:
     """Show which engines can run here, how they are launched, and how to install a missing one."""
     from playwright.sync_api import sync_playwright
 
@@ -270,7 +273,10 @@ def browsers() -> None:
 
     with sync_playwright() as playwright:
         rows = discover_all(playwright)
-    console.print(engines_table(rows))
+    if as_json:
+        print(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
+    else:
+        console.print(engines_table(rows))
     raise typer.Exit(0 if any(row.available for row in rows) else 3)
 
 

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from loginprobe.errors import OutputError
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 def screenshot(report_dir: Path, out: Path, *, width: int = 1280, full_page: bool = True) -> Path:
     """Open report_dir/report.html in headless Chromium (file:// URL) and save a PNG."""
@@ -17,11 +15,14 @@ def screenshot(report_dir: Path, out: Path, *, width: int = 1280, full_page: boo
     page_path = (report_dir / "report.html").resolve()
     if not page_path.is_file():
         raise OutputError(f"{report_dir} has no report.html (render it with `loginprobe report`)")
+    from loginprobe.flows.browsers import launch_options
+
     with sync_playwright() as playwright:
-        executable = CHROMIUM if Path(CHROMIUM).exists() else None
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=["--disable-background-networking"]
-        )
+        try:
+            options = launch_options(playwright, "chromium")
+        except LookupError as exc:
+            raise OutputError(f"cannot take the screenshot: {exc}") from None
+        browser = playwright.chromium.launch(**options)
         try:
             page = browser.new_page(viewport={"width": width, "height": 900})
             page.goto(page_path.as_uri())

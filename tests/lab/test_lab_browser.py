@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from loginprobe.lab.server import Lab
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="system Chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = pytest.mark.browser
 
 
-def test_chromium_signs_in_through_the_form_and_through_oidc(lab: Lab) -> None:
+def test_chromium_signs_in_through_the_form_and_through_oidc(
+    lab: Lab, chromium_options: dict[str, Any]
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--disable-background-networking"])
+        browser = p.chromium.launch(**chromium_options)
         try:
             # Form: /login -> POST -> 303 /account
             context = browser.new_context()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from report_factory import make_report
 from reports_site import PASSWORD, login_site
 
 from loginprobe.report import Report
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(autouse=True)
@@ -29,18 +28,14 @@ def report() -> Report:
 
 
 @pytest.fixture(scope="session")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def recorded(tmp_path_factory: pytest.TempPathFactory, chromium_options: dict[str, Any]) -> Path:
     """A trace zip, a HAR and a screenshot of a real Chromium login (password, cookie, bearer, api key)."""
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip("system Chromium is not installed (bash scripts/setup)")
     out = tmp_path_factory.mktemp("recorded") / "shop-chromium-fresh"
     out.mkdir()
     with login_site() as site, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--disable-background-networking"]
-        )
+        browser = playwright.chromium.launch(**chromium_options)
         try:
             context = browser.new_context(
                 record_har_path=str(out / "network.har"), record_har_content="embed"

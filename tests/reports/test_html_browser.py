@@ -6,26 +6,22 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from report_factory import make_report
 
 from loginprobe.reports import render_all
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def system_chromium() -> Iterator[object]:
+def system_chromium(chromium_options: dict[str, Any]) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip("system Chromium is not installed (bash scripts/setup)")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--disable-background-networking"]
-        )
+        launched = playwright.chromium.launch(**chromium_options)
         yield launched
         launched.close()
 
@@ -83,9 +79,7 @@ def test_report_html_shows_matrix_verdict_timeline_and_unavailable_webkit(
     page.close()
 
 
-def test_make_screenshot_script(tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("system Chromium is not installed")
+def test_make_screenshot_script(tmp_path: Path, chromium_options: dict[str, Any]) -> None:
     render_all(make_report(redacted=False), tmp_path)
     out = tmp_path / "shots" / "readme.png"
     # A subprocess, as the README runs it (and the module's browser fixture holds this thread's Playwright).

@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -154,7 +157,9 @@ def _wait_for_port(port: int, seconds: float = 20) -> None:
 
 
 @pytest.mark.browser
-def test_redacted_trace_opens_in_playwright_show_trace(artifacts: Path, tmp_path: Path) -> None:
+def test_redacted_trace_opens_in_playwright_show_trace(
+    artifacts: Path, tmp_path: Path, chromium_options: dict[str, Any]
+) -> None:
     from playwright.sync_api import sync_playwright
 
     redact_artifacts(artifacts, Redactor(key_path=tmp_path / "key"))
@@ -174,11 +179,12 @@ def test_redacted_trace_opens_in_playwright_show_trace(artifacts: Path, tmp_path
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # `python -m playwright` serves from a node child: stop the whole group
     )
     try:
         _wait_for_port(port)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+            browser = playwright.chromium.launch(**chromium_options)
             try:
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{port}/")
@@ -188,5 +194,5 @@ def test_redacted_trace_opens_in_playwright_show_trace(artifacts: Path, tmp_path
             finally:
                 browser.close()
     finally:
-        viewer.terminate()
+        os.killpg(viewer.pid, signal.SIGTERM)
         viewer.wait(timeout=10)
