@@ -24,7 +24,7 @@ def exists(root: Path) -> bool:
     return root.is_dir() and any(root.iterdir())
 
 
-def _ignore(folder: str, names: list[str]) -> set[str]:
+def ignore_locks(folder: str, names: list[str]) -> set[str]:
     """Skip lock files and sockets a running browser leaves behind."""
     skipped = set()
     for name in names:
@@ -44,7 +44,7 @@ def _ignore(folder: str, names: list[str]) -> set[str]:
 def working_copy(root: Path, workdir: Path) -> Path:
     """A private copy of the profile to run on."""
     dest = Path(tempfile.mkdtemp(prefix="profile-", dir=workdir))
-    shutil.copytree(root, dest, symlinks=True, ignore=_ignore, dirs_exist_ok=True)
+    shutil.copytree(root, dest, symlinks=True, ignore=ignore_locks, dirs_exist_ok=True)
     return dest
 
 
@@ -65,7 +65,7 @@ def commit(copy: Path, root: Path) -> None:
     """Make `copy` the profile at `root`, swapping whole folders so a crash never leaves half a profile."""
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-new-", dir=root.parent))
-    shutil.copytree(copy, staging, symlinks=True, ignore=_ignore, dirs_exist_ok=True)
+    shutil.copytree(copy, staging, symlinks=True, ignore=ignore_locks, dirs_exist_ok=True)
     old = root.with_name(f".{root.name}-old-{os.getpid()}")
     if root.exists():
         os.replace(root, old)

@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from playwright.sync_api import Error as PlaywrightError
 
 from loginprobe.config.settings import Settings, Site
+from loginprobe.errors import BrowserUnavailable
 from loginprobe.evidence import (
     Ablation,
     Artifacts,
@@ -38,6 +39,7 @@ from loginprobe.flows.base import flow_for
 from loginprobe.flows.browsers import discover
 from loginprobe.flows.engines import LaunchRecipe
 from loginprobe.flows.probe import Probe, first_line, is_crash
+from loginprobe.flows.remote import connect_browser
 from loginprobe.secrets import Redactor
 
 TRANSPLANTS: tuple[Ablation, ...] = ("only-cookies", "only-storage")
@@ -88,6 +90,27 @@ class _Lane:
 
 ProgressFn = Callable[[RunSpec, str], None]  # (spec, "start" | "done" | "skipped")
 
+# Rough seconds per run and per browser launch on a 2-core machine, only to balance lanes: a
+# persisted run includes its own launch (Firefox's costs several seconds of CPU), a fresh one reuses
+# its lane's browser.
+RUN_SECONDS: dict[tuple[Engine, bool], float] = {
+    ("chromium", False): 1.5,
+    ("chromium", True): 3.0,
+    ("firefox", False): 2.0,
+    ("firefox", True): 8.0,
+    ("webkit", False): 1.5,
+    ("webkit", True): 3.0,
+}
+LAUNCH_SECONDS: dict[Engine, float] = {"chromium": 0.5, "firefox": 4.5, "webkit": 1.0}
+BLANK_PROFILE_ENGINES: tuple[Engine, ...] = ("firefox",)
+BLANK_PROFILE_MIN_VISITS = 3  # below this, starting the blank profile costs more than it saves
+SPLIT_ABOVE_SHARE = 1.2  # split a lane estimated longer than this multiple of its fair share
+
+
+def _estimate(lane: _Lane) -> float:
+    per_run = RUN_SECONDS.get((lane.engine, lane.persistent), 3.0)
+    return len(lane.specs) * per_run + (0.0 if lane.persistent else LAUNCH_SECONDS.get(lane.engine, 1.0))
+
 
 class Runner:
     """Runs specs in lanes; keeps what is needed for differential runs and profile updates."""
@@ -112,24 +135,35 @@ class Runner:
         # for transplant runs (only-cookies / only-storage).
         self.profile_states: dict[tuple[str, Engine], dict[str, Any]] = {}
         self._pending_commits: list[tuple[Path, Path]] = []
+        # Blank profiles started once, copied for first visits (see _first_visit_profile).
+        self._blank: dict[Engine, Path | None] = {}
+        self._blank_lock = threading.Lock()
+        self._first_visits: dict[Engine, int] = {}
 
     # -- planning ---------------------------------------------------------------------------
     def _lanes(self, specs: Iterable[RunSpec]) -> list[_Lane]:
+        """Group specs into lanes (engine x shared browser or own profile), then balance them.
+
+        A lane longer than its share of the estimated work is split: a persistent lane costs only
+        one more driver, a shared one one more browser launch. Lanes then start longest first, so
+        the pool does not end waiting on one long lane (Firefox's persisted runs, a launch each).
+        """
         lanes: dict[tuple[Engine, bool], _Lane] = {}
         for spec in specs:
             key = (spec.engine, not spec.shares_browser)
             lanes.setdefault(key, _Lane(spec.engine, not spec.shares_browser)).specs.append(spec)
         result = list(lanes.values())
-        # Spread long lanes over spare workers; each extra lane costs one more browser launch.
-        while len(result) < self.settings.workers:
-            longest = max(result, key=lambda lane: len(lane.specs), default=None)
+        share = sum(map(_estimate, result)) / max(self.settings.workers, 1)
+        for _ in range(64):
+            longest = max(result, key=_estimate, default=None)
             if longest is None or len(longest.specs) < 2:
+                break
+            if _estimate(longest) <= share * SPLIT_ABOVE_SHARE and len(result) >= self.settings.workers:
                 break
             half = len(longest.specs) // 2
             result.append(_Lane(longest.engine, longest.persistent, longest.specs[half:]))
             del longest.specs[half:]
-        # Slow launches first (Firefox), so the pool's tail is short.
-        result.sort(key=lambda lane: (lane.engine != "firefox", not lane.persistent))
+        result.sort(key=_estimate, reverse=True)
         return result
 
     def run(self, specs: list[RunSpec]) -> list[RunResult]:
@@ -139,6 +173,10 @@ class Runner:
         browsers and returns what the lanes finished within `STOP_GRACE_S`; the caller sees `stop` set.
         """
         results: dict[str, RunResult] = {}
+        for spec in specs:
+            root = profiles.profile_root(self.settings, spec.site, spec.engine)
+            if not spec.shares_browser and spec.ablation is None and not profiles.exists(root):
+                self._first_visits[spec.engine] = self._first_visits.get(spec.engine, 0) + 1
         lanes = self._lanes(specs)
         pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="lane")
         futures: list[Future[list[RunResult]]] = [pool.submit(self._run_lane, lane) for lane in lanes]
@@ -195,6 +233,10 @@ class Runner:
                     if spec.shares_browser and (browser is None or not browser.is_connected()):
                         try:
                             browser = self._launch(playwright, recipe)
+                        except BrowserUnavailable as exc:  # --connect: server unreachable, other version
+                            out.append(self._skip(spec, str(exc), True))
+                            browser = None
+                            continue
                         except PlaywrightError as exc:
                             out.append(
                                 self._skip(spec, f"{lane.engine} failed to launch: {first_line(exc)}", True)
@@ -235,10 +277,11 @@ class Runner:
 
     def _launch(self, playwright: Playwright, recipe: LaunchRecipe) -> Browser:
         browser_type = getattr(playwright, recipe.engine)
+        options = recipe.launch_options(proxy=self.settings.proxy is not None)
         endpoint = self.settings.connect.get(recipe.engine)
         if endpoint:
-            return browser_type.connect(endpoint)  # type: ignore[no-any-return]
-        options = recipe.launch_options(proxy=self.settings.proxy is not None)
+            # The server launches the browser, from these options (an executable is a path there).
+            return connect_browser(browser_type, endpoint, {"headless": self.settings.headless, **options})
         return browser_type.launch(headless=self.settings.headless, **options)  # type: ignore[no-any-return]
 
     def _guarded(
@@ -319,7 +362,7 @@ class Runner:
         else:
             if spec.ablation is not None:
                 raise _NotPossible(f"no persisted profile at {root} to take apart")
-            copy = Path(tempfile.mkdtemp(prefix="profile-new-", dir=self.workdir))
+            copy = self._first_visit_profile(playwright, recipe)
             notes.append(f"no profile existed at {root}: this run created it by logging in (a first visit)")
             with self._lock:
                 self._pending_commits.append((copy, root))
@@ -338,6 +381,40 @@ class Runner:
             context.clear_cookies()
             notes.append("profile copy with every cookie removed")
         return context, notes, copy
+
+    def _first_visit_profile(self, playwright: Playwright, recipe: LaunchRecipe) -> Path:
+        """An empty profile folder for a persisted run's first visit.
+
+        Firefox's first start on an empty folder costs seconds of CPU (it builds the profile). When
+        several first visits of Firefox are planned, one blank profile is started once (no page
+        visited, nothing stored) and each first visit gets a copy of it: the site sees the same
+        empty browser, the launch is cheaper.
+        """
+        copy = Path(tempfile.mkdtemp(prefix="profile-new-", dir=self.workdir))
+        engine = recipe.engine
+        if (
+            engine not in BLANK_PROFILE_ENGINES
+            or self._first_visits.get(engine, 0) < BLANK_PROFILE_MIN_VISITS
+        ):
+            return copy
+        with self._blank_lock:
+            if engine not in self._blank:
+                self._blank[engine] = self._start_blank(playwright, recipe)
+            blank = self._blank[engine]
+        if blank is not None:
+            shutil.copytree(blank, copy, symlinks=True, ignore=profiles.ignore_locks, dirs_exist_ok=True)
+        return copy
+
+    def _start_blank(self, playwright: Playwright, recipe: LaunchRecipe) -> Path | None:
+        folder = Path(tempfile.mkdtemp(prefix=f"blank-{recipe.engine}-", dir=self.workdir))
+        try:
+            browser_type = getattr(playwright, recipe.engine)
+            browser_type.launch_persistent_context(
+                str(folder), headless=self.settings.headless, **recipe.launch_options()
+            ).close()
+        except PlaywrightError:
+            return None  # first visits then start from empty folders, as without this shortcut
+        return folder
 
     def _run_one(
         self, playwright: Playwright, recipe: LaunchRecipe, spec: RunSpec, browser: Browser | None
