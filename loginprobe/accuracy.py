@@ -15,8 +15,8 @@ import argparse
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from loginprobe.verdict import Verdict
 
 if TYPE_CHECKING:
     from loginprobe.demo import LabSite
+    from loginprobe.pipeline import Outcome
 
 
 # Probes beyond the lab's scenario table, built from its existing switches: failures whose real evidence
@@ -109,6 +110,32 @@ def row_for(scenario: str, report: Report, folder: Path | None = None) -> Row:
     )
 
 
+@contextmanager
+def scenario_sites(names: Sequence[str]) -> Iterator[list[LabSite]]:
+    """One lab per scenario, the table's and the extra probes alike (raises ValueError for unknown)."""
+    from loginprobe.demo import lab_sites
+
+    unknown = [name for name in names if name not in ALL_SCENARIOS]
+    if unknown:
+        raise ValueError(f"unknown scenario {', '.join(unknown)}")
+    with lab_sites([n for n in names if n in SCENARIOS]) as sites, ExitStack() as extra:
+        for name in names:
+            if name in EXTRA_SCENARIOS:
+                sites.append(_extra_site(EXTRA_SCENARIOS[name], extra))
+        order = list(names)
+        sites.sort(key=lambda item: order.index(item.scenario.name))
+        yield sites
+
+
+def rows_for(results: Sequence[tuple[list[LabSite], Outcome]], keep_folders: bool = True) -> list[Row]:
+    """One row per checked scenario, in the order they were given."""
+    return [
+        row_for(item.scenario.name, outcome.report, outcome.folder if keep_folders else None)
+        for group, outcome in results
+        for item in group
+    ]
+
+
 def run_accuracy(
     scenario_names: Sequence[str] | None = None,
     browsers: Sequence[str] = ("chromium", "firefox"),
@@ -120,19 +147,13 @@ def run_accuracy(
     One `check_scenarios` call: every non-proxy scenario in one check, each proxy scenario in its own.
     Reports go to `output` (kept) or a temporary folder (removed); profiles always to a temporary one.
     """
-    from loginprobe.demo import check_scenarios, lab_sites
+    from loginprobe.demo import check_scenarios
 
     names = list(scenario_names or ALL_SCENARIOS)
-    unknown = [name for name in names if name not in ALL_SCENARIOS]
-    if unknown:
-        raise ValueError(f"unknown scenario {', '.join(unknown)}")
     scratch = Path(tempfile.mkdtemp(prefix="loginprobe-accuracy-"))
     reports = output if output is not None else scratch / "reports"
     try:
-        with lab_sites([n for n in names if n in SCENARIOS]) as sites, ExitStack() as extra:
-            for name in names:
-                if name in EXTRA_SCENARIOS:
-                    sites.append(_extra_site(EXTRA_SCENARIOS[name], extra))
+        with scenario_sites(names) as sites:
             results = check_scenarios(
                 sites,
                 browsers=list(browsers),
@@ -140,13 +161,7 @@ def run_accuracy(
                 profiles_dir=scratch / "profiles",
                 **overrides,
             )
-        rows = {
-            item.scenario.name: row_for(
-                item.scenario.name, outcome.report, outcome.folder if output is not None else None
-            )
-            for group, outcome in results
-            for item in group
-        }
+        rows = {row.scenario: row for row in rows_for(results, keep_folders=output is not None)}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return [rows[name] for name in names if name in rows]

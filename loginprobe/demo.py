@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +89,14 @@ def seed_profiles(sites: list[LabSite], base: Settings) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def check_scenarios(sites: list[LabSite], **overrides: Any) -> list[tuple[list[LabSite], Outcome]]:
-    """Seed, switch every lab to its probed state, and check; a proxy scenario gets its own check."""
+def check_scenarios(
+    sites: list[LabSite], *, after_seeding: Callable[[Settings], None] | None = None, **overrides: Any
+) -> list[tuple[list[LabSite], Outcome]]:
+    """Seed, switch every lab to its probed state, and check; a proxy scenario gets its own check.
+
+    `after_seeding` sees each group's settings once its returning browsers' profiles exist (tests
+    take the profiles' digests there, to show the check never modifies them).
+    """
     groups: list[list[LabSite]] = [[s for s in sites if not s.scenario.use_proxy]]
     groups += [[s] for s in sites if s.scenario.use_proxy]
     results = []
@@ -100,6 +106,8 @@ def check_scenarios(sites: list[LabSite], **overrides: Any) -> list[tuple[list[L
         proxy = group[0].lab.proxy_url if group[0].scenario.use_proxy else None
         settings = load_settings(None, sites=[s.site for s in group], proxy=proxy, **overrides)
         seed_profiles(group, settings)
+        if after_seeding is not None:
+            after_seeding(settings)
         for item in group:
             item.lab.apply(**item.scenario.probe)
         results.append((group, run_check(settings)))

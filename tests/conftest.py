@@ -51,3 +51,40 @@ def require_engine(engine_status: dict[Engine, EngineStatus], engine: Engine) ->
     status = engine_status[engine]
     if not status.available:
         pytest.skip(f"{engine} unavailable: {status.reason}")
+
+
+@pytest.fixture(scope="session")
+def chromium_options() -> dict[str, object]:
+    """Launch keywords for Chromium as loginprobe finds it here (managed build first); skips if absent."""
+    from playwright.sync_api import sync_playwright
+
+    from loginprobe.flows.browsers import launch_options
+
+    with ThreadPoolExecutor(1) as pool:  # the sync API owns its thread
+
+        def find() -> dict[str, object] | str:
+            with sync_playwright() as playwright:
+                try:
+                    return launch_options(playwright, "chromium")
+                except LookupError as exc:
+                    return str(exc)
+
+        found = pool.submit(find).result()
+    if isinstance(found, str):
+        pytest.skip(found)
+    return found
+
+
+@pytest.fixture(scope="session")
+def every_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The one check of every lab scenario the engine, accuracy and secret-scan tests share."""
+    from tests.scenario_check import check_every_scenario
+
+    # The autouse clean_environment fixture is function-scoped; do its job for this session-wide run.
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("LOGINPROBE_"):
+                mp.delenv(name)
+        mp.chdir(tmp_path_factory.mktemp("every-scenario-cwd"))
+        with check_every_scenario(tmp_path_factory.mktemp("every-scenario")) as checked:
+            yield checked

@@ -1,22 +1,18 @@
 """The engine end to end: every flow kind, in every engine here, fresh and persisted, against the lab,
-with the evidence each run must carry. One check of all controls runs once for the module."""
+with the evidence each run must carry. The controls are read from the suite's one check of every lab
+scenario (tests/scenario_check.py), whose artifacts are all scanned for secrets here."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from loginprobe.config.settings import load_settings
-from loginprobe.demo import LabSite, lab_sites, seed_profiles
-from loginprobe.evidence import ENGINES, Engine, EngineStatus, RunEvidence
-from loginprobe.pipeline import Outcome, run_check
+from loginprobe.evidence import ENGINES, Engine, EngineStatus
 from tests.conftest import require_engine
+from tests.scenario_check import ScenarioCheck, digest
 
 pytestmark = pytest.mark.browser
 
@@ -32,60 +28,17 @@ CONTROLS = (
 )
 
 
-@dataclass
-class Checked:
-    outcome: Outcome
-    sites: list[LabSite]
-    profiles: Path
-    profile_digest_before: dict[str, str]
-
-    def run(self, site: str, engine: Engine, mode: str = "fresh") -> RunEvidence:
-        for run in self.outcome.report.runs:
-            if run.site == site and run.engine == engine and run.mode == mode and run.ablation is None:
-                return run
-        skipped = [s.reason for s in self.outcome.report.skipped if s.site == site and s.engine == engine]
-        raise AssertionError(f"no {site}/{engine}/{mode} run; skipped: {skipped}")
-
-    def secrets(self) -> list[str]:
-        return [secret for item in self.sites for secret in item.lab.secrets()]
-
-
-def _digest(folder: Path) -> str:
-    """A digest of every file's path and bytes: any change to a profile changes it."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        digest.update(str(path.relative_to(folder)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-@pytest.fixture(scope="module")
-def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
-    base = tmp_path_factory.mktemp("engine")
-    profiles = base / "profiles"
-    with lab_sites(CONTROLS) as sites:
-        settings = load_settings(
-            None,
-            sites=[s.site for s in sites],
-            output=base / "reports",
-            profiles_dir=profiles,
-            browsers=list(ENGINES),
-        )
-        # Given returning browsers whose profiles exist (the seeded controls) ...
-        seed_profiles(sites, settings)
-        seeded = sorted(p for p in profiles.glob("*/*") if p.is_dir())
-        assert seeded, "seeding created no profile"
-        before = {str(p): _digest(p) for p in seeded}
-        # ... when every control is checked in every engine, fresh and persisted,
-        outcome = run_check(settings)
-        yield Checked(outcome, sites, profiles, before)
+@pytest.fixture
+def checked(every_scenario: ScenarioCheck) -> ScenarioCheck:
+    """The suite's one check of every lab scenario; these tests read its controls."""
+    return every_scenario
 
 
 @pytest.mark.parametrize("mode", ["fresh", "persisted"])
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("site", CONTROLS)
 def test_every_flow_kind_reaches_the_protected_resource(
-    checked: Checked, engine_status: dict[Engine, EngineStatus], site: str, engine: Engine, mode: str
+    checked: ScenarioCheck, engine_status: dict[Engine, EngineStatus], site: str, engine: Engine, mode: str
 ) -> None:
     require_engine(engine_status, engine)
     run = checked.run(site, engine, mode)
@@ -102,23 +55,23 @@ def test_every_flow_kind_reaches_the_protected_resource(
 
 
 def test_unavailable_engines_are_reported_with_their_reason(
-    checked: Checked, engine_status: dict[Engine, EngineStatus]
+    checked: ScenarioCheck, engine_status: dict[Engine, EngineStatus]
 ) -> None:
-    report = checked.outcome.report
+    report = checked.main.report
     for engine, status in engine_status.items():
         row = next(e for e in report.engines if e.engine == engine)
         assert row.available == status.available
         if not status.available:
             assert row.reason
             skipped = [s for s in report.skipped if s.engine == engine]
-            assert len(skipped) == len(CONTROLS) * 2
+            assert len(skipped) == len(report.sites) * 2
             assert all(status.reason and status.reason in s.reason for s in skipped)
             assert not [r for r in report.runs if r.engine == engine]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_form_login_evidence(
-    checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine
+    checked: ScenarioCheck, engine_status: dict[Engine, EngineStatus], engine: Engine
 ) -> None:
     require_engine(engine_status, engine)
     run = checked.run("control-form", engine)
@@ -146,7 +99,7 @@ def test_form_login_evidence(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_http_auth_evidence(
-    checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine
+    checked: ScenarioCheck, engine_status: dict[Engine, EngineStatus], engine: Engine
 ) -> None:
     require_engine(engine_status, engine)
     run = checked.run("control-basic", engine)
@@ -170,7 +123,7 @@ def test_http_auth_evidence(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_bearer_evidence_decodes_the_jwt(
-    checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine
+    checked: ScenarioCheck, engine_status: dict[Engine, EngineStatus], engine: Engine
 ) -> None:
     require_engine(engine_status, engine)
     run = checked.run("control-bearer", engine)
@@ -188,7 +141,7 @@ def test_bearer_evidence_decodes_the_jwt(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_oidc_evidence_follows_the_redirect_chain(
-    checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine
+    checked: ScenarioCheck, engine_status: dict[Engine, EngineStatus], engine: Engine
 ) -> None:
     require_engine(engine_status, engine)
     run = checked.run("control-oidc", engine)
@@ -202,7 +155,7 @@ def test_oidc_evidence_follows_the_redirect_chain(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_returning_spa_keeps_its_token_in_storage(
-    checked: Checked, engine_status: dict[Engine, EngineStatus], engine: Engine
+    checked: ScenarioCheck, engine_status: dict[Engine, EngineStatus], engine: Engine
 ) -> None:
     require_engine(engine_status, engine)
     run = checked.run("control-spa", engine, "persisted")
@@ -212,9 +165,9 @@ def test_returning_spa_keeps_its_token_in_storage(
     assert run.outcome.success
 
 
-def test_artifacts_exist_and_open(checked: Checked) -> None:
-    folder = checked.outcome.folder
-    for run in checked.outcome.report.runs:
+def test_artifacts_exist_and_open(checked: ScenarioCheck) -> None:
+    folder = checked.main.folder
+    for run in checked.main.report.runs:
         assert run.artifacts.trace and run.artifacts.har
         with zipfile.ZipFile(folder / run.artifacts.trace) as trace:
             assert any(name.endswith(".trace") for name in trace.namelist())
@@ -225,15 +178,16 @@ def test_artifacts_exist_and_open(checked: Checked) -> None:
     assert (folder / "report.json").exists()
 
 
-def test_no_secret_in_any_artifact(checked: Checked) -> None:
+def test_no_secret_in_any_artifact(checked: ScenarioCheck) -> None:
     from loginprobe.reports.redact import scan_for_secrets
 
-    secrets = checked.secrets()
-    assert len(secrets) >= len(CONTROLS)
-    hits = scan_for_secrets(checked.outcome.folder, secrets)
-    assert hits == []
+    # Every report folder of the check: all scenarios, failures (tokens, keys, cookies) included.
+    assert len(checked.secrets) >= len(checked.rows)
+    for outcome in checked.outcomes:
+        assert scan_for_secrets(outcome.folder, checked.secrets) == []
 
 
-def test_persisted_runs_never_modify_the_users_profile(checked: Checked) -> None:
-    after = {path: _digest(Path(path)) for path in checked.profile_digest_before}
+def test_persisted_runs_never_modify_the_users_profile(checked: ScenarioCheck) -> None:
+    assert checked.profile_digest_before, "seeding created no profile"
+    after = {path: digest(Path(path)) for path in checked.profile_digest_before}
     assert after == checked.profile_digest_before

@@ -1,0 +1,80 @@
+"""One check of every lab scenario (and the accuracy harness's extra probes) in every engine, fresh and
+persisted, with full capture: the engine tests read its evidence and artifacts, the accuracy tests its
+verdicts, and the secret scan every file it wrote. Running it once keeps the suite's browser time to
+what the matrix needs (Firefox launches dominate it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loginprobe.accuracy import ALL_SCENARIOS, Row, rows_for, scenario_sites
+from loginprobe.config.settings import Settings
+from loginprobe.demo import LabSite, check_scenarios
+from loginprobe.evidence import ENGINES, Engine, RunEvidence
+from loginprobe.pipeline import Outcome
+
+
+def digest(folder: Path) -> str:
+    """A digest of every file's path and bytes: any change to a profile changes it."""
+    sha = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        sha.update(str(path.relative_to(folder)).encode())
+        sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
+@dataclass
+class ScenarioCheck:
+    results: list[tuple[list[LabSite], Outcome]]
+    profiles: Path
+    # Each returning browser's profile right after seeding, before any check opened a copy of it.
+    profile_digest_before: dict[str, str]
+    secrets: list[str]
+    rows: dict[str, Row] = field(default_factory=dict)
+
+    @property
+    def main(self) -> Outcome:
+        """The check of every scenario that needs no proxy (the others get one check each)."""
+        return self.results[0][1]
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [outcome for _, outcome in self.results]
+
+    def run(self, site: str, engine: Engine, mode: str = "fresh") -> RunEvidence:
+        for outcome in self.outcomes:
+            for run in outcome.report.runs:
+                if run.site == site and run.engine == engine and run.mode == mode and run.ablation is None:
+                    return run
+        skipped = [
+            s.reason for o in self.outcomes for s in o.report.skipped if s.site == site and s.engine == engine
+        ]
+        raise AssertionError(f"no {site}/{engine}/{mode} run; skipped: {skipped}")
+
+
+@contextmanager
+def check_every_scenario(base: Path) -> Iterator[ScenarioCheck]:
+    profiles = base / "profiles"
+    before: dict[str, str] = {}
+
+    def take_digests(settings: Settings) -> None:
+        for path in sorted(p for p in profiles.glob("*/*") if p.is_dir()):
+            before.setdefault(str(path), digest(path))
+
+    with scenario_sites(list(ALL_SCENARIOS)) as sites:
+        results = check_scenarios(
+            sites,
+            after_seeding=take_digests,
+            browsers=list(ENGINES),  # WebKit too: where it is missing, the report must say why
+            output=base / "reports",
+            profiles_dir=profiles,
+        )
+        secrets = [secret for item in sites for secret in item.lab.secrets()]
+        checked = ScenarioCheck(results, profiles, before, secrets)
+        checked.rows = {row.scenario: row for row in rows_for(results)}
+        yield checked
