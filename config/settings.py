@@ -172,6 +172,12 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+def default_workers() -> int:
+    """Browser lanes at once: one per CPU core (2 to 8). A browser start is CPU-bound (Firefox's
+    uses more than one core), so more lanes than cores slow every lane down and add memory."""
+    return max(2, min(8, os.cpu_count() or 2))
+
+
 class Settings(BaseSettings):
     """Everything a `loginprobe check` needs."""
 
@@ -190,7 +196,7 @@ class Settings(BaseSettings):
     modes: Annotated[list[Mode], NoDecode] = Field(default_factory=lambda: ["fresh", "persisted"])
     output: Path = Path("reports")
     profiles_dir: Path = Path.home() / ".local" / "share" / "loginprobe" / "profiles"
-    workers: int = Field(default=4, ge=1, le=32)
+    workers: int = Field(default_factory=default_workers, ge=1, le=32)
     timeout: float = Field(default=30.0, gt=0, le=600)  # seconds per login
     headless: bool = True
     proxy: str | None = None  # when set, every run happens both direct and through this proxy

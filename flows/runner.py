@@ -104,12 +104,14 @@ RUN_SECONDS: dict[tuple[Engine, bool], float] = {
 LAUNCH_SECONDS: dict[Engine, float] = {"chromium": 0.5, "firefox": 4.5, "webkit": 1.0}
 BLANK_PROFILE_ENGINES: tuple[Engine, ...] = ("firefox",)
 BLANK_PROFILE_MIN_VISITS = 3  # below this, starting the blank profile costs more than it saves
-SPLIT_ABOVE_SHARE = 1.2  # split a lane estimated longer than this multiple of its fair share
+SPLIT_ABOVE_SHARE = 1.2  # split a lane estimated longer than this multiple of its fair share ...
+SPLIT_MIN_RUNS = 4  # ... when it holds at least this many runs
 
 
 def _estimate(lane: _Lane) -> float:
-    per_run = RUN_SECONDS.get((lane.engine, lane.persistent), 3.0)
-    return len(lane.specs) * per_run + (0.0 if lane.persistent else LAUNCH_SECONDS.get(lane.engine, 1.0))
+    runs = sum(RUN_SECONDS.get((lane.engine, not spec.shares_browser), 3.0) for spec in lane.specs)
+    shared = any(spec.shares_browser for spec in lane.specs)
+    return runs + (LAUNCH_SECONDS.get(lane.engine, 1.0) if shared else 0.0)
 
 
 class Runner:
@@ -142,27 +144,44 @@ class Runner:
 
     # -- planning ---------------------------------------------------------------------------
     def _lanes(self, specs: Iterable[RunSpec]) -> list[_Lane]:
-        """Group specs into lanes (engine x shared browser or own profile), then balance them.
+        """Group specs into lanes (one thread and driver each), balanced over the workers.
 
-        A lane longer than its share of the estimated work is split: a persistent lane costs only
-        one more driver, a shared one one more browser launch. Lanes then start longest first, so
-        the pool does not end waiting on one long lane (Firefox's persisted runs, a launch each).
+        1. One lane per engine and kind (a shared browser for fresh contexts, or own profiles).
+        2. More lanes than workers: an engine's lanes become one, shortest first (the pool could not
+           run them at once anyway; one driver less). Shared-browser runs go first in it, so the
+           lane closes that browser before its own launches.
+        3. Split the longest lane while a worker would otherwise idle, or while a long lane (several
+           runs) exceeds its share of the estimated work: a persistent lane costs one more driver,
+           a shared one one more browser launch.
+        4. Longest first, so the pool does not end waiting on one lane (Firefox's persisted runs).
         """
         lanes: dict[tuple[Engine, bool], _Lane] = {}
         for spec in specs:
             key = (spec.engine, not spec.shares_browser)
             lanes.setdefault(key, _Lane(spec.engine, not spec.shares_browser)).specs.append(spec)
         result = list(lanes.values())
-        share = sum(map(_estimate, result)) / max(self.settings.workers, 1)
+        workers = max(self.settings.workers, 1)
+        while len(result) > workers:
+            pairs = [(a, b) for i, a in enumerate(result) for b in result[i + 1 :] if a.engine == b.engine]
+            if not pairs:
+                break
+            a, b = min(pairs, key=lambda pair: _estimate(pair[0]) + _estimate(pair[1]))
+            a.specs = sorted([*a.specs, *b.specs], key=lambda spec: not spec.shares_browser)
+            a.persistent = a.persistent and b.persistent
+            result.remove(b)
+        share = sum(map(_estimate, result)) / workers
         for _ in range(64):
             longest = max(result, key=_estimate, default=None)
             if longest is None or len(longest.specs) < 2:
                 break
-            if _estimate(longest) <= share * SPLIT_ABOVE_SHARE and len(result) >= self.settings.workers:
+            too_long = len(longest.specs) >= SPLIT_MIN_RUNS and _estimate(longest) > share * SPLIT_ABOVE_SHARE
+            if len(result) >= workers and not too_long:
                 break
             half = len(longest.specs) // 2
-            result.append(_Lane(longest.engine, longest.persistent, longest.specs[half:]))
+            tail = longest.specs[half:]
+            result.append(_Lane(longest.engine, all(not s.shares_browser for s in tail), tail))
             del longest.specs[half:]
+            longest.persistent = all(not s.shares_browser for s in longest.specs)
         result.sort(key=_estimate, reverse=True)
         return result
 
@@ -226,7 +245,10 @@ class Runner:
                     reason = self.engines[lane.engine].reason or f"{lane.engine} is not available"
                     return [self._skip(spec, f"{lane.engine} unavailable: {reason}") for spec in lane.specs]
                 browser: Browser | None = None
-                for spec in lane.specs:
+                for n, spec in enumerate(lane.specs):
+                    if browser is not None and not any(s.shares_browser for s in lane.specs[n:]):
+                        _close_quietly(browser)  # only own-profile launches are left in this lane
+                        browser = None
                     if self.stop.is_set():
                         out.append(self._interrupted(spec, "interrupted before this run started"))
                         continue
@@ -251,10 +273,7 @@ class Runner:
                     self.progress(spec, "done" if result.evidence else "skipped")
                     out.append(result)
                 if browser is not None:
-                    try:
-                        browser.close()
-                    except PlaywrightError:
-                        pass  # the browser is already gone; nothing left to release
+                    _close_quietly(browser)
         except PlaywrightError as exc:  # the driver itself failed to start or died
             done = {r.spec.run_id for r in out}
             out.extend(
@@ -523,6 +542,13 @@ class Runner:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _close_quietly(browser: Browser) -> None:
+    try:
+        browser.close()
+    except PlaywrightError:
+        pass  # the browser is already gone; nothing left to release
 
 
 def _close_browsers() -> None:

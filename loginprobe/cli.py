@@ -56,7 +56,10 @@ OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Folder for reports (default ./reports).")
 ]
 WorkersOpt = Annotated[
-    int | None, typer.Option("--workers", "-w", help="Browsers running at once (default 4).")
+    int | None,
+    typer.Option(
+        "--workers", "-w", help="Browser lanes running at once (default: one per CPU core, 2 to 8)."
+    ),
 ]
 
 

@@ -12,6 +12,15 @@ import pytest
 from loginprobe.evidence import ENGINES, Engine, EngineStatus
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full-matrix",
+        action="store_true",
+        help="check every lab scenario in both modes (the default checks the context-independent "
+        "failures fresh only; about twice the browser time)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No LOGINPROBE_* variable or .env of the developer's leaks into a test."""
@@ -76,7 +85,9 @@ def chromium_options() -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
-def every_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def every_scenario(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
     """The one check of every lab scenario the engine, accuracy and secret-scan tests share."""
     from tests.scenario_check import check_every_scenario
 
@@ -86,5 +97,6 @@ def every_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
             if name.startswith("LOGINPROBE_"):
                 mp.delenv(name)
         mp.chdir(tmp_path_factory.mktemp("every-scenario-cwd"))
-        with check_every_scenario(tmp_path_factory.mktemp("every-scenario")) as checked:
+        full = bool(request.config.getoption("--full-matrix"))
+        with check_every_scenario(tmp_path_factory.mktemp("every-scenario"), full) as checked:
             yield checked

@@ -38,7 +38,11 @@ def test_every_run_is_in_exactly_one_lane_of_one_engine_and_kind(
     for lane in lanes:
         assert lane.specs
         assert {spec.engine for spec in lane.specs} == {lane.engine}
-        assert {not spec.shares_browser for spec in lane.specs} == {lane.persistent}
+        if lane.persistent:
+            assert all(not spec.shares_browser for spec in lane.specs)
+        # Shared-browser runs come first, so the lane can close that browser before its launches
+        kinds = [not spec.shares_browser for spec in lane.specs]
+        assert kinds == sorted(kinds)
 
 
 def test_a_long_persisted_lane_is_split_and_lanes_start_longest_first(tmp_path: Path) -> None:
@@ -61,3 +65,18 @@ def test_one_site_keeps_one_lane_per_engine_and_kind(tmp_path: Path) -> None:
         ("firefox", False),
         ("firefox", True),
     ]
+
+
+def test_with_one_worker_per_engine_each_engine_gets_one_lane_fresh_runs_first(tmp_path: Path) -> None:
+    # Given two cores' worth of workers and one site (the benchmark's shape)
+    _, lanes = _lanes(1, 2, tmp_path)
+    # Then each engine runs in one lane (one driver), its shared-browser run before its own launch
+    assert sorted(lane.engine for lane in lanes) == ["chromium", "firefox"]
+    for lane in lanes:
+        assert [spec.mode for spec in lane.specs] == ["fresh", "persisted"]
+
+
+def test_default_workers_follow_the_cores() -> None:
+    from loginprobe.config.settings import default_workers
+
+    assert 2 <= default_workers() <= 8
