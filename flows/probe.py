@@ -35,6 +35,7 @@ from loginprobe.secrets import Redactor
 SETTLE_MAX_S = 5.0
 SETTLE_QUIET_S = 0.6
 SETTLE_POLL_MS = 100
+ANSWER_MAX_S = 15.0  # the longest wait for the protected request's answer once the flow returned
 
 CRASH_MARKERS = ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")
 
@@ -163,14 +164,40 @@ class Probe:
                 if is_crash(exc):
                     raise
                 break
-        if seen():
-            return
-        try:
-            page.goto(self.site.target)
-        except PlaywrightError as exc:
-            if is_crash(exc):
-                raise
-            # Chromium raises on some 401s; the response (or failure) is in the record.
+        if not seen():
+            try:
+                page.goto(self.site.target)
+            except PlaywrightError as exc:
+                if is_crash(exc):
+                    raise
+                # Chromium raises on some 401s; the response (or failure) is in the record.
+        self._await_protected_answer(page)
+
+    def _await_protected_answer(self, page: Page) -> None:
+        """Wait (within the timeout) until every request for the protected resource has its answer.
+
+        The page may still be waiting for it when the flow returns (a service worker starting up,
+        a slow API): collecting then would record a request without its response.
+        """
+        assert self.recorder is not None
+        recorder = self.recorder
+
+        def unanswered() -> bool:
+            return any(
+                same_resource(r.url, self.site.target)
+                and id(r) not in recorder.responses
+                and id(r) not in recorder.failures
+                for r in recorder.requests
+            )
+
+        deadline = time.monotonic() + min(self.timeout_s, ANSWER_MAX_S)
+        while unanswered() and time.monotonic() < deadline:
+            try:
+                page.wait_for_timeout(SETTLE_POLL_MS)
+            except PlaywrightError as exc:
+                if is_crash(exc):
+                    raise
+                return
 
     def _selector_visible(self, page: Page) -> bool | None:
         if not self.site.success.selector:
