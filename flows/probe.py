@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -38,6 +39,19 @@ SETTLE_POLL_MS = 100
 ANSWER_MAX_S = 15.0  # the longest wait for the protected request's answer once the flow returned
 
 CRASH_MARKERS = ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")
+
+
+def _poll(page: Page, done: Callable[[], bool], seconds: float) -> None:
+    """Let Playwright deliver the page's events until `done()` or `seconds` pass (a closed page
+    ends the wait; a crashed browser is raised)."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        try:
+            page.wait_for_timeout(SETTLE_POLL_MS)
+        except PlaywrightError as exc:
+            if is_crash(exc):
+                raise
+            return
 
 
 def first_line(exc: BaseException) -> str:
@@ -148,22 +162,20 @@ class Probe:
                 id(r) not in recorder.finished and id(r) not in recorder.failures for r in recorder.requests
             )
 
-        deadline = time.monotonic() + SETTLE_MAX_S
         quiet_since: float | None = None
-        while not seen() and time.monotonic() < deadline:
-            now = time.monotonic()
+
+        def settled() -> bool:
+            nonlocal quiet_since
+            if seen():
+                return True
             if in_flight():
                 quiet_since = None
-            elif quiet_since is None:
-                quiet_since = now
-            elif now - quiet_since >= SETTLE_QUIET_S:
-                break
-            try:
-                page.wait_for_timeout(SETTLE_POLL_MS)  # lets Playwright deliver the page's events
-            except PlaywrightError as exc:
-                if is_crash(exc):
-                    raise
-                break
+                return False
+            now = time.monotonic()
+            quiet_since = now if quiet_since is None else quiet_since
+            return now - quiet_since >= SETTLE_QUIET_S
+
+        _poll(page, settled, SETTLE_MAX_S)
         if not seen():
             try:
                 page.goto(self.site.target)
@@ -190,14 +202,7 @@ class Probe:
                 for r in recorder.requests
             )
 
-        deadline = time.monotonic() + min(self.timeout_s, ANSWER_MAX_S)
-        while unanswered() and time.monotonic() < deadline:
-            try:
-                page.wait_for_timeout(SETTLE_POLL_MS)
-            except PlaywrightError as exc:
-                if is_crash(exc):
-                    raise
-                return
+        _poll(page, lambda: not unanswered(), min(self.timeout_s, ANSWER_MAX_S))
 
     def _selector_visible(self, page: Page) -> bool | None:
         if not self.site.success.selector:
