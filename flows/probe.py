@@ -36,7 +36,7 @@ from loginprobe.secrets import Redactor
 SETTLE_MAX_S = 5.0
 SETTLE_QUIET_S = 0.6
 SETTLE_POLL_MS = 100
-ANSWER_MAX_S = 15.0  # the longest wait for the protected request's answer once the flow returned
+TIMED_OUT = "timed out"
 
 CRASH_MARKERS = ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")
 
@@ -115,7 +115,9 @@ class Probe:
         flow_error = self._perform(page)
         page = self._live_page(page)
         self.page = page
-        self._ensure_protected_request(page)
+        # A flow that timed out has already waited the whole timeout for the page's requests.
+        timed_out = flow_error is not None and flow_error.startswith(TIMED_OUT)
+        self._ensure_protected_request(page, answer_wait_s=0.0 if timed_out else self.timeout_s)
         selector_ok = self._selector_visible(page)
         exchanges, after, self.jwts, notes = self.recorder.finish()
         outcome = judge(self.site, exchanges, flow_error, selector_ok, self.redactor, self.timeout_s)
@@ -128,7 +130,7 @@ class Probe:
         except FlowFailed as exc:
             return self.redactor.text(str(exc))
         except PlaywrightTimeout as exc:
-            return self.redactor.text(f"timed out after {self.timeout_s:g} s: {first_line(exc)}")
+            return self.redactor.text(f"{TIMED_OUT} after {self.timeout_s:g} s: {first_line(exc)}")
         except PlaywrightError as exc:
             if is_crash(exc):
                 raise
@@ -141,7 +143,7 @@ class Probe:
         open_pages = [p for p in self.context.pages if not p.is_closed()]
         return open_pages[-1] if open_pages else self.context.new_page()
 
-    def _ensure_protected_request(self, page: Page) -> None:
+    def _ensure_protected_request(self, page: Page, answer_wait_s: float) -> None:
         """If the flow never touched the protected resource, let the page settle, then open it.
 
         A login that ends in script (a fetch, then `location.assign`) often asks for the protected
@@ -183,10 +185,10 @@ class Probe:
                 if is_crash(exc):
                     raise
                 # Chromium raises on some 401s; the response (or failure) is in the record.
-        self._await_protected_answer(page)
+        self._await_protected_answer(page, answer_wait_s)
 
-    def _await_protected_answer(self, page: Page) -> None:
-        """Wait (within the timeout) until every request for the protected resource has its answer.
+    def _await_protected_answer(self, page: Page, seconds: float) -> None:
+        """Wait (up to `seconds`) until every request for the protected resource has its answer.
 
         The page may still be waiting for it when the flow returns (a service worker starting up,
         a slow API): collecting then would record a request without its response.
@@ -202,7 +204,7 @@ class Probe:
                 for r in recorder.requests
             )
 
-        _poll(page, lambda: not unanswered(), min(self.timeout_s, ANSWER_MAX_S))
+        _poll(page, lambda: not unanswered(), seconds)
 
     def _selector_visible(self, page: Page) -> bool | None:
         if not self.site.success.selector:
