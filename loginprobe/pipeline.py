@@ -205,10 +205,7 @@ def _unreachable(site: str, runs: list[RunEvidence], settings: Settings) -> str 
     timed-out login, not an unreachable site, so it does not count here.
     """
     site_runs = [r for r in runs if r.site == site and r.ablation is None]
-    answered = (
-        ex for r in site_runs for ex in r.exchanges if ex.status is not None and ex.url.startswith("http")
-    )
-    if not site_runs or any(answered):
+    if not site_runs or any(ex.status is not None for r in site_runs for ex in r.exchanges):
         return None
     failed = [ex for r in site_runs for ex in r.exchanges if ex.failure]
     if not failed or any(not any(ex.failure for ex in r.exchanges) for r in site_runs):
