@@ -18,7 +18,7 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import DIRECT, INFERRED_STRONG, INFERRED_WEAK, Finding
 
 REFUSED_WORDS = r"revoked|expired|disabled|unknown|invalid|not valid|not found|inactive|suspended|quota"
 QUERY_WORDS = re.compile(r"\bquery\b|\bparameter\b|\bparam\b|\?[\w-]+=", re.IGNORECASE)
@@ -40,7 +40,7 @@ def _server_location(texts: list[str], name: str, sent_in: str) -> str | None:
     return None
 
 
-@check
+@check(cause="invalid-api-key")
 def invalid_api_key(ev: SiteEvidence) -> Iterator[Finding]:
     """The API key was missing, sent where the server does not read it, or refused."""
     for run in failing_runs(ev):
@@ -58,9 +58,7 @@ def invalid_api_key(ev: SiteEvidence) -> Iterator[Finding]:
         server_said = f" (the server said: {said[:160]})" if said else ""
         if sent_in is None:
             yield make_finding(
-                "invalid-api-key",
-                "invalid_api_key",
-                0.9,
+                DIRECT,
                 f"{where(run, ex)} carried no API key in the {configured} and got {status_text(ex)}"
                 f"{server_said}.",
                 f"Send the key in the {configured} (check the client code that should add it).",
@@ -73,9 +71,7 @@ def invalid_api_key(ev: SiteEvidence) -> Iterator[Finding]:
         if elsewhere or missing:
             place = elsewhere or "another place than where it was sent"
             yield make_finding(
-                "invalid-api-key",
-                "invalid_api_key",
-                0.9,
+                DIRECT,
                 f"{where(run, ex)} sent the key in the {sent_in}, but the server answered {status_text(ex)} "
                 f"as if no key came and points to {place}{server_said}.",
                 f"Send the key where the server reads it ({place}): update the site's api key location/name.",
@@ -85,9 +81,7 @@ def invalid_api_key(ev: SiteEvidence) -> Iterator[Finding]:
             continue
         refused = next((t for t in texts if re.search(REFUSED_WORDS, t, re.IGNORECASE)), None)
         yield make_finding(
-            "invalid-api-key",
-            "invalid_api_key",
-            0.85 if refused else 0.75,
+            INFERRED_STRONG if refused else INFERRED_WEAK,
             f"{where(run, ex)} sent the key in the {sent_in} and the server refused it with "
             f"{status_text(ex)}{server_said}.",
             "Check the key in the provider's console (revoked, expired, wrong environment or project) "

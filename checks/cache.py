@@ -22,7 +22,7 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import HYGIENE, Finding
 
 # Response headers shared caches and CDNs add on a hit (Varnish, Squid, Fastly, CloudFront, Cloudflare,
 # Akamai, nginx `add_header X-Cache-Status $upstream_cache_status`).
@@ -197,7 +197,7 @@ def _network_agrees(ev: SiteEvidence, run: RunEvidence, hop: Exchange) -> bool:
     return False
 
 
-@check
+@check(cause="stale-cache")
 def stale_cache(ev: SiteEvidence) -> Iterator[Finding]:
     """The failing protected response, or a redirect on the way to it, was replayed from a cache."""
     for run in failing_runs(ev):
@@ -222,8 +222,6 @@ def stale_cache(ev: SiteEvidence) -> Iterator[Finding]:
             else ""
         )
         yield make_finding(
-            "stale-cache",
-            "stale_cache",
             confidence,
             f"The {status_text(hop)} for {where(run, hop)} {' and '.join(signals)} "
             f"({_cache_headers(hop)}){led}{confirmed}.",
@@ -233,7 +231,7 @@ def stale_cache(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
-@check
+@check(cause="stale-cache")
 def no_cache_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
     """The returning profile failed, and the same profile without its caches signed in."""
     for ablated in ev.runs:
@@ -247,10 +245,6 @@ def no_cache_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
         workers = ", ".join(sw.scope for sw in source.before.service_workers)
         held = f"; its profile had service workers for {workers}" if workers else ""
         yield make_finding(
-            "stale-cache",
-            "no_cache_ablation_fixes",
-            # Alone, a differential result can also come from a flapping server: keep it below direct
-            # evidence; with a direct cache signal on the failing response it confirms the cause.
             0.95 if direct else 0.7,
             f"{source.label} failed ({source.outcome.reason}) while {ablated.label}, the same profile "
             "with its "
@@ -284,7 +278,7 @@ def _cacheable(ex: Exchange) -> str | None:
     return ", ".join(reasons) or None
 
 
-@check
+@check(cause="stale-cache")
 def cacheable_unauthorized(ev: SiteEvidence) -> Iterator[Finding]:
     """A 401/403 carried explicit freshness: a cache may replay it to a visitor who signed in since."""
     seen: set[str] = set()
@@ -303,10 +297,7 @@ def cacheable_unauthorized(ev: SiteEvidence) -> Iterator[Finding]:
             missing = [n for n in ("Cookie", "Authorization") if n.lower() not in vary and "*" not in vary]
             missing_text = f" and no Vary: {'/'.join(missing)}" if missing else ""
             yield make_finding(
-                "stale-cache",
-                "cacheable_unauthorized",
-                # Hygiene: a cacheable 401 is a time bomb, not by itself why this login failed.
-                0.4,
+                HYGIENE,
                 f"The {ex.status} for {where(run, ex)} is cacheable ({why}){missing_text}: a browser or "
                 f"shared cache may replay it after the user signs in.",
                 "Send `Cache-Control: no-store` on 401/403 responses (or at least `private` and `Vary: "

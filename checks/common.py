@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from urllib.parse import parse_qsl, urlsplit
 
+from loginprobe.checks.registry import running
 from loginprobe.evidence import (
     Challenge,
     Engine,
@@ -40,23 +41,28 @@ SESSION_FLOWS = ("form", "oidc", "script")
 
 
 def make_finding(
-    cause: CauseId,
-    check: str,
     confidence: float,
     summary: str,
     next_step: str,
     run: RunEvidence | None = None,
     exchange: Exchange | None = None,
     engines: Iterable[Engine] | None = None,
+    *,
+    cause: CauseId | None = None,
 ) -> Finding:
-    """A Finding pointing at the run and exchange that show it."""
+    """A Finding of the running check, pointing at the run and exchange that show it.
+
+    The cause and check name come from the check's `@check(cause=...)`; `cause` is given only by a
+    check whose cause is what it found (engine_difference names the difference between engines).
+    """
+    spec = running()
     if engines is None:
         engine_list: list[Engine] = [run.engine] if run is not None else []
     else:
         engine_list = sorted(set(engines))
     return Finding(
-        cause=cause,
-        check=check,
+        cause=cause or spec.cause,
+        check=spec.name,
         confidence=round(min(1.0, max(0.0, confidence)), 2),
         summary=summary,
         run_id=run.run_id if run is not None else None,

@@ -24,7 +24,15 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import CookieRecord, Exchange, RunEvidence, SetCookie, SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import (
+    DIFFERENTIAL,
+    HEURISTIC,
+    HEURISTIC_WEAK,
+    INFERRED,
+    INFERRED_STRONG,
+    STATED,
+    Finding,
+)
 
 # Chromium's CDP reasons (Network.SetCookieBlockedReason / CookieBlockedReason), in words.
 REASONS: dict[str, str] = {
@@ -83,7 +91,7 @@ def _stale_pairs(run: RunEvidence, ex: Exchange) -> list[tuple[str, CookieRecord
     return stale
 
 
-@check
+@check(cause="stale-cookie")
 def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
     """The failing request sent a cookie left from before the run, or two cookies of one name."""
     for run in failing_runs(ev):
@@ -137,8 +145,6 @@ def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
             else ""
         )
         yield make_finding(
-            "stale-cookie",
-            "stale_cookie",
             confidence,
             f"{where(run, target)} {' and '.join(parts)}; the protected request got {status_text(ex)}{fix}.",
             "Delete this site's old cookies (sign out, or clear cookies for the origin) and sign in again; "
@@ -149,7 +155,7 @@ def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
-@check
+@check(cause="stale-cookie")
 def no_cookies_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
     """The returning profile failed, and the same profile without its cookies signed in."""
     for ablated in ev.runs:
@@ -166,9 +172,6 @@ def no_cookies_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
         )
         names = ", ".join(sorted({c.name for c in source.before.cookies})) or "none recorded"
         yield make_finding(
-            "stale-cookie",
-            "no_cookies_ablation_fixes",
-            # A differential result alone; a flapping server could produce it as well.
             0.75 if also else 0.7,
             f"{source.label} failed ({source.outcome.reason}) while {ablated.label}, the same profile "
             "with its "
@@ -225,7 +228,7 @@ def _crossed_site(run: RunEvidence, ex: Exchange) -> str | None:
     return None
 
 
-@check
+@check(cause="cookie-blocked")
 def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
     """The browser refused to store the session cookie, or stored it and did not send it, and why."""
     for run in failing_runs(ev):
@@ -245,9 +248,7 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                 if sc.stored is False:
                     reported.add(sc.name)
                     yield make_finding(
-                        "cookie-blocked",
-                        "cookie_blocked",
-                        0.95 if nothing_sent else 0.8,
+                        STATED if nothing_sent else INFERRED,
                         f"{run.engine} refused the cookie `{sc.name}` set by {item.method} {item.url} "
                         f"({_explain(sc.blocked_reasons) or 'no reason given'}), so {where(run, ex)} went "
                         f"without it and got {status_text(ex)}.",
@@ -267,9 +268,7 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                         continue
                     reported.add(sc.name)
                     yield make_finding(
-                        "cookie-blocked",
-                        "cookie_blocked",
-                        (0.85 if why else 0.55) if nothing_sent else 0.6,
+                        (INFERRED_STRONG if why else HEURISTIC_WEAK) if nothing_sent else HEURISTIC,
                         f"`{sc.name}` set by {item.method} {item.url} ({_attrs(sc)}) is not in "
                         f"{run.engine}'s "
                         f"cookie jar after the run{f': {why}' if why else ''}; {where(run, ex)} went without "
@@ -293,9 +292,7 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                 crossed = _crossed_site(run, hop)
                 chain = f" (its redirect chain started at {crossed})" if crossed else ""
                 yield make_finding(
-                    "cookie-blocked",
-                    "cookie_blocked",
-                    (0.7 if benign else 0.95) if nothing_sent else 0.7,
+                    (DIFFERENTIAL if benign else STATED) if nothing_sent else DIFFERENTIAL,
                     f"{run.engine} had the cookie `{withheld.name}` but withheld it from {hop.method} "
                     f"{hop.url}"
                     f"{chain}: {_explain(withheld.reasons)}; the protected request got {status_text(ex)}.",
@@ -330,9 +327,7 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                 continue
             reported.add(name)
             yield make_finding(
-                "cookie-blocked",
-                "cookie_blocked",
-                0.8,
+                INFERRED,
                 f"`{name}` was set by {item.method} {item.url} and is in {run.engine}'s jar, but "
                 f"{where(run, ex)} "
                 f"did not carry it: {why}; it got {status_text(ex)}.",

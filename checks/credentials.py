@@ -26,13 +26,13 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import HEURISTIC, INFERRED_STRONG, INFERRED_WEAK, PRIMARY_FLOOR, STATED, Finding
 
 # Server words that name a cause other checks own (expiry, scope, audience): not a wrong password.
 OTHER_CAUSE_WORDS = r"expir|not (yet )?valid|insufficient_scope|scope|audience|issuer|\bnbf\b|\bexp\b"
 
 
-@check
+@check(cause="missing-credentials")
 def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
     """The protected request carried no credential although the server's challenge asked for one."""
     for run in failing_runs(ev):
@@ -49,9 +49,7 @@ def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
         challenge = describe_challenges(ex.challenges)
         if not exp.credentials_configured:
             yield make_finding(
-                "missing-credentials",
-                "missing_credentials",
-                0.95,
+                STATED,
                 f"{where(run, ex)} answered {status_text(ex)} with the challenge `{challenge}` and the "
                 "request "
                 f"carried no credentials: none are configured for this site.",
@@ -68,9 +66,7 @@ def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
             if accepted is not None:
                 # The login worked; why its session did not come along is for the cookie and URL checks.
                 yield make_finding(
-                    "missing-credentials",
-                    "missing_credentials",
-                    0.5,
+                    PRIMARY_FLOOR,
                     f"The login at {accepted.method} {accepted.url} was accepted ({accepted.status}, "
                     f"Set-Cookie {', '.join(sc.name for sc in accepted.set_cookies)}) but {where(run, ex)} "
                     f"carried no cookie or Authorization and got {status_text(ex)}.",
@@ -81,9 +77,7 @@ def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
                 )
                 continue
         yield make_finding(
-            "missing-credentials",
-            "missing_credentials",
-            0.75,
+            INFERRED_WEAK,
             f"Credentials ({', '.join(exp.credentials_configured)}) are configured, but {where(run, ex)} "
             f"carried none and got {status_text(ex)} with the challenge `{challenge}`.",
             "Check that the login flow actually submits the configured credentials (form field "
@@ -118,7 +112,7 @@ def _expired_jwt_sent(run: RunEvidence, ex: Exchange) -> bool:
     return False
 
 
-@check
+@check(cause="invalid-credentials")
 def invalid_credentials(ev: SiteEvidence) -> Iterator[Finding]:
     """Credentials were sent and refused in every engine and mode, fresh runs included."""
     failing = [r for r in failing_runs(ev) if not engine_limited(r)]
@@ -142,10 +136,7 @@ def invalid_credentials(ev: SiteEvidence) -> Iterator[Finding]:
     described = server_says(ex)
     said = f" (the server said: {described[:160]})" if described else ""
     yield make_finding(
-        "invalid-credentials",
-        "invalid_credentials",
-        # Without a challenge the 401 could also be a broken server: keep this below direct evidence.
-        0.85 if challenged else 0.6,
+        INFERRED_STRONG if challenged else HEURISTIC,
         f"{where(run, ex)} sent {sent} and got {status_text(ex)}{challenge}{said}; every run refused "
         f"them the same way ({labels}).",
         "Verify the configured credentials against the site (were they changed, locked or revoked?) "

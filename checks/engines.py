@@ -18,10 +18,10 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Engine, RunEvidence, SiteEvidence
-from loginprobe.verdict import CauseId, Finding
+from loginprobe.verdict import DIRECT, INFERRED, PRIMARY_FLOOR, CauseId, Finding
 
 
-@check
+@check(cause="missing-credentials")
 def engine_cannot_answer_challenge(ev: SiteEvidence) -> Iterator[Finding]:
     """The engine is known (engine_notes) never to answer this challenge, and it did not."""
     for run in primary_runs(ev):
@@ -35,9 +35,7 @@ def engine_cannot_answer_challenge(ev: SiteEvidence) -> Iterator[Finding]:
         others = [r for r in primary_runs(ev) if r.engine != run.engine and r.outcome.success]
         elsewhere = f"; {', '.join(sorted({r.engine for r in others}))} signed in" if others else ""
         yield make_finding(
-            "missing-credentials",
-            "engine_cannot_answer_challenge",
-            0.9,
+            DIRECT,
             f"{where(run, ex)} was challenged with `{describe_challenge(challenge)}` and {run.engine} "
             "sent no "
             f"Authorization: {note}{elsewhere}.",
@@ -97,7 +95,7 @@ def _difference(failed: RunEvidence, passed: RunEvidence) -> tuple[CauseId, str]
     return None
 
 
-@check
+@check(cause="unknown")
 def engine_difference(ev: SiteEvidence) -> Iterator[Finding]:
     """The login passes in every run of one engine and fails in every run of another; name the difference."""
     runs = _by_engine(ev)
@@ -116,9 +114,7 @@ def engine_difference(ev: SiteEvidence) -> Iterator[Finding]:
             outcome = f"{status_text(ex)} for {ex.url}" if ex is not None else failed.outcome.reason
             if found is None:
                 yield make_finding(
-                    "unknown",
-                    "engine_difference",
-                    0.5,
+                    PRIMARY_FLOOR,
                     f"{partner.label} signed in and {failed.label} failed ({outcome}); cookies stored "
                     "and sent, "
                     "Authorization and the final URL were the same.",
@@ -130,13 +126,12 @@ def engine_difference(ev: SiteEvidence) -> Iterator[Finding]:
             else:
                 cause, detail = found
                 yield make_finding(
-                    cause,
-                    "engine_difference",
-                    0.8,
+                    INFERRED,
                     f"{partner.label} signed in and {failed.label} failed ({outcome}): {detail}.",
                     f"Fix what {failed.engine} does differently ({detail}); it is engine behaviour, so check "
                     f"the site against that engine's rules (cookie SameSite/partitioning, auth schemes).",
                     failed,
                     ex,
+                    cause=cause,  # the difference found names the cause
                 )
             break  # one finding per failing engine

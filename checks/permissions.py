@@ -18,7 +18,7 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import INFERRED_STRONG, INFERRED_WEAK, STATED, Finding
 
 PERMISSION_WORDS = r"permission|forbidden|not allowed|not authori[sz]ed to|role|scope|privilege|access denied"
 CLAIMS = ("roles", "role", "scope", "scp", "groups", "permissions", "realm_access")
@@ -43,7 +43,7 @@ def _claims(run: RunEvidence, ex: Exchange) -> str:
     return ""
 
 
-@check
+@check(cause="insufficient-permissions")
 def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
     """The user was authenticated but refused: insufficient_scope, a role missing, or 403 after login."""
     for run in failing_runs(ev):
@@ -66,9 +66,7 @@ def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
             needs = f" needing scope `{ch.scope}`" if ch.scope else ""
             why = f": {ch.error_description}" if ch.error_description else ""
             yield make_finding(
-                "insufficient-permissions",
-                "insufficient_permissions",
-                0.95,
+                STATED,
                 f'{where(run, ex)} answered {status} with error="insufficient_scope"{needs}{why}{held}'
                 f"{misuse}.",
                 "Grant the user the role or scope the resource requires (or request a token with that "
@@ -85,9 +83,7 @@ def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
         server_said = f" (the server said: {said[:160]})" if said else ""
         if status == 403 and authenticated:
             yield make_finding(
-                "insufficient-permissions",
-                "insufficient_permissions",
-                0.85,
+                INFERRED_STRONG,
                 f"{where(run, ex)} carried {sent or 'the session from a successful login'} and got 403 "
                 f"Forbidden{server_said}{held}.",
                 "Give this user access to the resource (role, group, ACL) or test with a user who has it.",
@@ -96,9 +92,7 @@ def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
             )
         elif status == 401 and sent is not None and said:
             yield make_finding(
-                "insufficient-permissions",
-                "insufficient_permissions",
-                0.75,
+                INFERRED_WEAK,
                 f"{where(run, ex)} carried {sent} and got 401{server_said}{held}{misuse}.",
                 "Give this user the permission the server names; ask the site to answer 403 for "
                 "authenticated-but-not-allowed requests.",

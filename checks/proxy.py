@@ -17,13 +17,13 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import RunEvidence, SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import DIRECT, INFERRED_STRONG, STATED, Finding
 
 PROXY_FAILURES = re.compile(r"PROXY|TUNNEL", re.IGNORECASE)
 NO_CREDENTIAL_WORDS = r"\bno\b.*(token|credential|authori[sz]ation|key)|missing|not provided|required"
 
 
-@check
+@check(cause="proxy-interference")
 def proxy_authentication_required(ev: SiteEvidence) -> Iterator[Finding]:
     """The proxy answered 407 (or the engine failed the proxy connection) before the site was reached."""
     for run in primary_runs(ev):
@@ -32,9 +32,7 @@ def proxy_authentication_required(ev: SiteEvidence) -> Iterator[Finding]:
                 asked = f" asking `{describe_challenges(ex.proxy_challenges)}`" if ex.proxy_challenges else ""
                 proxy = f" ({run.expectations.proxy})" if run.expectations.proxy else ""
                 yield make_finding(
-                    "proxy-interference",
-                    "proxy_authentication_required",
-                    0.95,
+                    STATED,
                     f"The proxy{proxy} answered {ex.status or 407} to {where(run, ex)}{asked}: the request "
                     "never reached the site.",
                     "Give the browser the proxy's credentials (Proxy-Authorization), or run without the "
@@ -46,9 +44,7 @@ def proxy_authentication_required(ev: SiteEvidence) -> Iterator[Finding]:
                 break
             if ex.failure and PROXY_FAILURES.search(ex.failure) and run.via_proxy:
                 yield make_finding(
-                    "proxy-interference",
-                    "proxy_authentication_required",
-                    0.9,
+                    DIRECT,
                     f"{where(run, ex)} failed at the proxy ({ex.failure}).",
                     "Check the proxy's settings and credentials, or run without it for this host.",
                     run,
@@ -69,7 +65,7 @@ def _partner(ev: SiteEvidence, run: RunEvidence) -> RunEvidence | None:
     return None
 
 
-@check
+@check(cause="proxy-interference")
 def proxy_changes_outcome(ev: SiteEvidence) -> Iterator[Finding]:
     """The direct and the proxied run of the same engine and mode ended differently."""
     for proxied in ev.runs:
@@ -83,13 +79,13 @@ def proxy_changes_outcome(ev: SiteEvidence) -> Iterator[Finding]:
         if ex is not None and any(e.status == 407 or e.proxy_challenges for e in failed.exchanges):
             continue  # proxy_authentication_required already names it
         detail = ""
-        confidence = 0.85
+        confidence = INFERRED_STRONG
         if ex is not None:
             sent = credential_sent(failed, ex)
             no_error = ex.challenges and all(ch.error is None for ch in ex.challenges)
             said_none = any(re.search(NO_CREDENTIAL_WORDS, t, re.IGNORECASE) for t in error_texts(ex))
             if sent and (no_error or said_none):
-                confidence = 0.95
+                confidence = STATED
                 detail = (
                     f": on {ex.method} {ex.url} the browser sent {sent}, "
                     f"but the server answered {status_text(ex)} "
@@ -103,8 +99,6 @@ def proxy_changes_outcome(ev: SiteEvidence) -> Iterator[Finding]:
                     detail += f" (Via {via})"
         which = "through the proxy" if failed.via_proxy else "without the proxy"
         yield make_finding(
-            "proxy-interference",
-            "proxy_changes_outcome",
             confidence,
             f"{passed.label} signed in but {failed.label} failed {which}{detail}.",
             "Make the proxy pass the Authorization and Cookie headers through unchanged (or bypass it "

@@ -17,10 +17,10 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import DIRECT, INFERRED_STRONG, Finding
 
 
-@check
+@check(cause="wrong-auth-scheme")
 def wrong_auth_scheme(ev: SiteEvidence) -> Iterator[Finding]:
     """The server's challenge asks for a scheme other than the one the client sent or is configured for."""
     for run in failing_runs(ev):
@@ -35,9 +35,7 @@ def wrong_auth_scheme(ev: SiteEvidence) -> Iterator[Finding]:
         configured = FLOW_SCHEME.get(exp.flow)
         if sent and sent.lower() not in offered_lower:
             yield make_finding(
-                "wrong-auth-scheme",
-                "wrong_auth_scheme",
-                0.9,
+                DIRECT,
                 f"{where(run, ex)} sent Authorization: {sent} but the server answered {status_text(ex)} "
                 f"challenging only `{challenge}`.",
                 f"Authenticate with {' or '.join(offered)} as the challenge asks (configure that flow, or "
@@ -47,9 +45,7 @@ def wrong_auth_scheme(ev: SiteEvidence) -> Iterator[Finding]:
             )
         elif not sent and configured and configured not in offered_lower and exp.credentials_configured:
             yield make_finding(
-                "wrong-auth-scheme",
-                "wrong_auth_scheme",
-                0.85,
+                INFERRED_STRONG,
                 f"The site is configured for {exp.flow.capitalize()} but {where(run, ex)} challenged only "
                 f"`{challenge}`, which the browser cannot answer with a username and password, so it sent "
                 f"nothing ({status_text(ex)}).",
@@ -60,7 +56,7 @@ def wrong_auth_scheme(ev: SiteEvidence) -> Iterator[Finding]:
             )
 
 
-@check
+@check(cause="server-misconfiguration")
 def credentials_withheld_without_challenge(ev: SiteEvidence) -> Iterator[Finding]:
     """Basic/Digest credentials were never sent because the server's 401 carried no challenge."""
     for run in failing_runs(ev):
@@ -74,9 +70,7 @@ def credentials_withheld_without_challenge(ev: SiteEvidence) -> Iterator[Finding
         if any(item.authorization is not None for item in same_url):
             continue
         yield make_finding(
-            "server-misconfiguration",
-            "credentials_withheld_without_challenge",
-            0.85,
+            INFERRED_STRONG,
             f"{where(run, ex)} answered 401 without a WWW-Authenticate header, so the browser never sent "
             f"the configured {exp.flow.capitalize()} credentials (browsers answer only a challenge).",
             f'Make the server send `WWW-Authenticate: {exp.flow.capitalize()} realm="..."` with its 401 '

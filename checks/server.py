@@ -21,7 +21,7 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import DIRECT, HEURISTIC, HYGIENE_STRONG, Finding
 
 # Headers that name the backend node that answered (load balancers, PaaS routers, CDNs).
 BACKEND_HEADER = re.compile(
@@ -30,7 +30,7 @@ BACKEND_HEADER = re.compile(
 IGNORED_BACKEND_HEADERS = {"date", "content-length", "etag", "last-modified", "set-cookie"}
 
 
-@check
+@check(cause="server-misconfiguration")
 def no_challenge(ev: SiteEvidence) -> Iterator[Finding]:
     """The protected URL answered 401 without the WWW-Authenticate header RFC 9110 §15.5.2 requires."""
     for run in failing_runs(ev):
@@ -41,11 +41,7 @@ def no_challenge(ev: SiteEvidence) -> Iterator[Finding]:
             continue
         http_auth = run.expectations.flow in ("basic", "digest")
         yield make_finding(
-            "server-misconfiguration",
-            "no_challenge",
-            # For HTTP authentication a 401 without a challenge is fatal (browsers answer only challenges);
-            # for cookie and token logins it is a protocol slip that rarely is the reason.
-            0.9 if http_auth else 0.45,
+            DIRECT if http_auth else HYGIENE_STRONG,
             f"{where(run, ex)} answered 401 without a WWW-Authenticate header"
             f"{', so the browser had no challenge to answer' if http_auth else ''}.",
             'Make the server send a `WWW-Authenticate` challenge with every 401 (e.g. `Basic realm="..."`, '
@@ -103,7 +99,7 @@ def _backend_difference(good: Exchange, bad: Exchange) -> str:
     return f" ({'; '.join(diffs)})" if diffs else ""
 
 
-@check
+@check(cause="server-misconfiguration")
 def flapping(ev: SiteEvidence) -> Iterator[Finding]:
     """Identical authenticated requests to the same URL got success and 401 from the network."""
     outcomes: dict[tuple[bool, str, str, str], list[tuple[RunEvidence, Exchange]]] = defaultdict(list)
@@ -122,9 +118,7 @@ def flapping(ev: SiteEvidence) -> Iterator[Finding]:
             continue
         (good_run, good_ex), (bad_run, bad_ex) = good[0], bad[0]
         yield make_finding(
-            "server-misconfiguration",
-            "flapping",
-            0.9,
+            DIRECT,
             f"The same {method} {url} with the same credential ({signature}) got {good_ex.status} in "
             f"{good_run.label} and 401 in {bad_run.label} ({len(good)} successes, {len(bad)} refusals, all "
             f"from the network){_backend_difference(good_ex, bad_ex)}.",
@@ -136,7 +130,7 @@ def flapping(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
-@check
+@check(cause="server-misconfiguration")
 def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
     """Every run's login was accepted, and the session it had just set was refused right after."""
     failing = failing_runs(ev)
@@ -154,9 +148,7 @@ def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
         examples.append((run, accepted, ex))
     run, accepted, ex = examples[0]
     yield make_finding(
-        "server-misconfiguration",
-        "accepted_then_refused",
-        0.6,
+        HEURISTIC,
         f"The login {accepted.method} {accepted.url} answered {accepted.status} and set "
         f"{', '.join(sc.name for sc in accepted.set_cookies)}, and {where(run, ex)} carrying exactly "
         "that new "

@@ -18,7 +18,16 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, JwtRecord, RunEvidence, SiteEvidence
-from loginprobe.verdict import Finding
+from loginprobe.verdict import (
+    DIFFERENTIAL,
+    DIRECT,
+    HEURISTIC,
+    INFERRED,
+    INFERRED_STRONG,
+    INFERRED_WEAK,
+    STATED,
+    Finding,
+)
 
 EXPIRY_WORDS = r"expir|not (yet )?valid|\bexp\b|\bnbf\b|lifetime|too old|stale"
 STORED_IN = ("localstorage", "sessionstorage", "cookie", "storage")
@@ -60,13 +69,13 @@ def _time_problem(jwt: JwtRecord, ex: Exchange) -> tuple[float, str] | None:
         late = (ref - jwt.expires_at).total_seconds()
         if late > CLOCK_SKEW_S:
             return (
-                0.95 if server_clock else 0.8,
+                STATED if server_clock else INFERRED,
                 f"`exp` was {fmt_time(jwt.expires_at)}, {label} said {fmt_time(ref)} "
                 f"({fmt_duration(late)} later)",
             )
         if late >= 0:
             return (
-                0.7,
+                DIFFERENTIAL,
                 f"`exp` was {fmt_time(jwt.expires_at)}, {label} said {fmt_time(ref)} "
                 f"({late:.0f} s later, inside the {CLOCK_SKEW_S:.0f} s skew many servers allow)",
             )
@@ -74,7 +83,7 @@ def _time_problem(jwt: JwtRecord, ex: Exchange) -> tuple[float, str] | None:
         early = (jwt.not_before - ref).total_seconds()
         if early > CLOCK_SKEW_S:
             return (
-                0.9 if server_clock else 0.75,
+                DIRECT if server_clock else INFERRED_WEAK,
                 f"`nbf` was {fmt_time(jwt.not_before)}, {fmt_duration(early)} after {label} "
                 f"({fmt_time(ref)}): the token was not valid yet",
             )
@@ -82,7 +91,7 @@ def _time_problem(jwt: JwtRecord, ex: Exchange) -> tuple[float, str] | None:
         ahead = (jwt.issued_at - ref).total_seconds()
         if ahead > CLOCK_SKEW_S:
             return (
-                0.8 if server_clock else 0.6,
+                INFERRED if server_clock else HEURISTIC,
                 f"`iat` was {fmt_time(jwt.issued_at)}, {fmt_duration(ahead)} after {label} "
                 f"({fmt_time(ref)}): the issuer's and the server's clocks disagree",
             )
@@ -94,7 +103,7 @@ def _who(jwt: JwtRecord) -> str:
     return f", sub {sub}" if isinstance(sub, str) else ""
 
 
-@check
+@check(cause="expired-token")
 def expired_token(ev: SiteEvidence) -> Iterator[Finding]:
     """A token was past `exp` (or before `nbf`/`iat`) by the server's clock when the 401 came back."""
     for run in failing_runs(ev):
@@ -106,10 +115,8 @@ def expired_token(ev: SiteEvidence) -> Iterator[Finding]:
             if jwt is not None and problem is not None:
                 confidence, sentence = problem
                 if said:
-                    confidence = max(confidence, 0.95)
+                    confidence = max(confidence, STATED)
                 yield make_finding(
-                    "expired-token",
-                    "expired_token",
                     confidence,
                     f"{sentence} when {where(run, ex)} answered {ex.status or ex.failure} "
                     f"(token from {jwt.found_in}, {jwt.fingerprint}{_who(jwt)}){server_said}.",
@@ -121,9 +128,7 @@ def expired_token(ev: SiteEvidence) -> Iterator[Finding]:
             elif said and any(ch.error == "invalid_token" for ch in ex.challenges):
                 # RFC 6750 §3.1: invalid_token covers expired tokens; the description says which.
                 yield make_finding(
-                    "expired-token",
-                    "expired_token",
-                    0.9,
+                    DIRECT,
                     f'{where(run, ex)} answered {ex.status} with error="invalid_token"{server_said}.',
                     "Get a new access token (sign in again or use the refresh token) and retry.",
                     run,
@@ -139,7 +144,7 @@ def _claim_list(value: object) -> list[str]:
     return []
 
 
-@check
+@check(cause="invalid-credentials")
 def wrong_audience_or_issuer(ev: SiteEvidence) -> Iterator[Finding]:
     """A refused token names another audience or issuer than the site's configuration expects."""
     for run in failing_runs(ev):
@@ -159,9 +164,7 @@ def wrong_audience_or_issuer(ev: SiteEvidence) -> Iterator[Finding]:
                 problems.append(f"`iss` is {issuer or '(missing)'}, not {exp.issuer}")
             if problems:
                 yield make_finding(
-                    "invalid-credentials",
-                    "wrong_audience_or_issuer",
-                    0.85,
+                    INFERRED_STRONG,
                     f"The token {where(run, ex)} sent ({jwt.fingerprint}{_who(jwt)}) was refused with "
                     f"{ex.status}: {'; '.join(problems)}.",
                     "Request the token for this API's audience from the expected issuer (check the "
@@ -186,7 +189,7 @@ def _stored_before(run: RunEvidence, jwt: JwtRecord) -> str | None:
     return None
 
 
-@check
+@check(cause="expired-token")
 def refresh_never_happened(ev: SiteEvidence) -> Iterator[Finding]:
     """A returning browser reused an expired stored token and never asked for a new one."""
     for run in failing_runs(ev):
@@ -210,9 +213,7 @@ def refresh_never_happened(ev: SiteEvidence) -> Iterator[Finding]:
             ]
             extra = f"; a refresh token was stored under {', '.join(refresh_keys)}" if refresh_keys else ""
             yield make_finding(
-                "expired-token",
-                "refresh_never_happened",
-                0.7,
+                DIFFERENTIAL,
                 f"{run.label} reused the token kept in {stored} ({jwt.fingerprint}) for {where(run, ex)}, "
                 f"got {ex.status or ex.failure} and never requested a new token{extra}.",
                 "Make the client refresh (or drop and re-acquire) a stored token when it expires or when "

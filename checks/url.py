@@ -15,7 +15,7 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import SiteEvidence, origin_of
-from loginprobe.verdict import Finding
+from loginprobe.verdict import DIRECT, HEURISTIC, INFERRED, Finding
 
 # Name-resolution failures as Chromium, Firefox and WebKit word them.
 UNRESOLVED = (
@@ -26,7 +26,7 @@ UNRESOLVED = (
 )
 
 
-@check
+@check(cause="wrong-url")
 def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
     """A redirect took the protected request to another origin or scheme, without its credentials."""
     for run in failing_runs(ev):
@@ -51,10 +51,8 @@ def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
         # A redirect replayed from the browser's cache is stale_cache's finding; this one then only adds
         # where the credentials stayed behind.
         cached = before_hop.from_cache or bool(cache_evidence(run, before_hop)[1])
-        confidence = 0.6 if cached else 0.9 if carried and not kept else 0.8
+        confidence = HEURISTIC if cached else DIRECT if carried and not kept else INFERRED
         yield make_finding(
-            "wrong-url",
-            "wrong_url",
             confidence,
             f"{before_hop.method} {before_hop.url} redirected ({before_hop.status}"
             f"{', from the cache' if cached else ''}, Location {via}) to "
@@ -69,7 +67,7 @@ def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
-@check
+@check(cause="wrong-url")
 def unresolvable_host(ev: SiteEvidence) -> Iterator[Finding]:
     """A host of the login does not resolve (a typo or a missing DNS entry)."""
     seen: set[str] = set()
@@ -79,9 +77,7 @@ def unresolvable_host(ev: SiteEvidence) -> Iterator[Finding]:
                 continue
             seen.add(ex.origin)
             yield make_finding(
-                "wrong-url",
-                "unresolvable_host",
-                0.9,
+                DIRECT,
                 f"The host of {ex.url} does not resolve ({ex.failure}) in {run.label}.",
                 "Check the URL for typos and that this host has a DNS entry reachable from here (VPN, "
                 "/etc/hosts).",

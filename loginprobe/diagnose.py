@@ -7,8 +7,9 @@ Precedence (how the primary cause is chosen), in order:
    below the floor are hygiene (e.g. a cacheable 401 seen in a run that succeeded): they are reported
    as contributing causes, never as the primary one. Findings of engine-limitation checks (an engine
    that cannot answer a challenge, as its notes say) never compete: the site is not at fault.
-2. The cause with the highest confidence wins. Checks set confidence in bands, so the bands are the
-   real precedence:
+2. The cause with the highest confidence wins. Checks set confidence in bands (the named constants
+   in `loginprobe.verdict`: STATED/DIRECT, INFERRED_*, DIFFERENTIAL/HEURISTIC*, HYGIENE*), so the
+   bands are the real precedence:
      0.90-1.00  direct evidence the server or engine states (error="insufficient_scope", a 407, a CDP
                 cookie block reason, a cache hit flag), or a differential run confirmed by direct evidence;
      0.75-0.89  direct evidence needing one inference (attributes vs the cookie jar in Firefox, a replayed
@@ -45,9 +46,8 @@ from loginprobe.checks import (  # noqa: F401
 from loginprobe.checks.common import engine_limited, source_run
 from loginprobe.checks.registry import registered
 from loginprobe.evidence import Engine, RunEvidence, SiteEvidence
-from loginprobe.verdict import CAUSES, CauseId, Finding, Verdict
+from loginprobe.verdict import CAUSES, DIRECT, PRIMARY_FLOOR, CauseId, Finding, Verdict
 
-PRIMARY_FLOOR = 0.5
 # Checks whose findings describe what an engine cannot do, not what the site does wrong.
 ENGINE_LIMITATION_CHECKS = frozenset({"engine_cannot_answer_challenge"})
 SPECIFICITY: tuple[CauseId, ...] = (
@@ -197,7 +197,7 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
         elif not ev.runs:
             summary = "No run was recorded for this site."
             next_step = "Check that at least one browser engine is available (`loginprobe browsers`)."
-        return verdict("none", 0.9 if limited else 1.0, summary, contributing(None), next_step)
+        return verdict("none", DIRECT if limited else 1.0, summary, contributing(None), next_step)
     ranked = _rank(competing)
     if not ranked:
         reasons = "; ".join(

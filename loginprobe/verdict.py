@@ -46,6 +46,26 @@ CAUSES: dict[str, str] = {
 }
 
 
+# Confidence bands. The bands are the real precedence between causes (loginprobe/diagnose.py), so a
+# check picks one of these names rather than a bare number.
+# 0.90-1.00: direct evidence the server or engine states (error="insufficient_scope", a 407, a CDP
+# cookie block reason, a cache hit flag), or a differential run confirmed by direct evidence.
+STATED = 0.95
+DIRECT = 0.9
+# 0.75-0.89: direct evidence needing one inference (attributes vs the jar, a replayed Date, engines).
+INFERRED_STRONG = 0.85
+INFERRED = 0.8
+INFERRED_WEAK = 0.75
+# 0.50-0.74: a differential result alone (an ablation that fixes it) or a heuristic.
+DIFFERENTIAL = 0.7
+HEURISTIC = 0.6
+HEURISTIC_WEAK = 0.55
+PRIMARY_FLOOR = 0.5  # the least confidence that may name the primary cause
+# Below 0.50: hygiene, reported as a contributing cause and never as the primary one.
+HYGIENE_STRONG = 0.45
+HYGIENE = 0.4
+
+
 class Finding(Model):
     """One cause a check saw, with the exact evidence and the next step."""
 

@@ -98,7 +98,7 @@ def crashing_check() -> Iterator[None]:
         """Always fails."""
         raise KeyError("boom")
 
-    registry.check(broken_check)
+    registry.check(cause="unknown")(broken_check)
     yield
     registry._CHECKS.pop("broken_check")
 
