@@ -439,19 +439,20 @@ def iter_exchanges(runs: Iterable[RunEvidence]) -> Iterator[tuple[RunEvidence, E
             yield run, ex
 
 
-def unanswerable_challenge(run: RunEvidence, ex: Exchange) -> tuple[Challenge, str] | None:
-    """A challenge this engine is known (by the run's engine_notes) never to answer, left unanswered.
+def unanswerable_challenge(run: RunEvidence, ex: Exchange) -> Challenge | None:
+    """A challenge the flow answers but this engine never does (`unanswerable_schemes`), left unanswered.
 
-    The runner records such limits as notes (e.g. Firefox over WebDriver BiDi never answers Digest
-    from http_credentials); a note of the form "... never <Scheme> ..." names the scheme.
+    The flows record such limits as evidence (Firefox over WebDriver BiDi never answers Digest from
+    http_credentials); only the scheme the configured flow answers with counts, since a challenge of
+    another scheme is wrong-auth-scheme's evidence, whatever the engine.
     """
     if ex.authorization is not None or header_value(ex.request_headers, "authorization") is not None:
         return None
+    limits = {scheme.lower() for scheme in run.unanswerable_schemes}
+    wanted = FLOW_SCHEME.get(run.expectations.flow)
     for ch in ex.challenges:
-        pattern = re.compile(rf"\bnever\b[^.:;]*\b{re.escape(ch.scheme)}\b", re.IGNORECASE)
-        for note in run.engine_notes:
-            if pattern.search(note):
-                return ch, note
+        if ch.scheme.lower() in limits and ch.scheme.lower() == wanted:
+            return ch
     return None
 
 

@@ -23,22 +23,22 @@ from loginprobe.verdict import DIRECT, INFERRED, PRIMARY_FLOOR, CauseId, Finding
 
 @check(cause="missing-credentials")
 def engine_cannot_answer_challenge(ev: SiteEvidence) -> Iterator[Finding]:
-    """The engine is known (engine_notes) never to answer this challenge, and it did not."""
+    """The engine is known (unanswerable_schemes) never to answer this challenge, and it did not."""
     for run in primary_runs(ev):
         ex = protected_exchange(run)
         if ex is None or not engine_limited(run):
             continue
-        found = unanswerable_challenge(run, ex)
-        if found is None:
+        challenge = unanswerable_challenge(run, ex)
+        if challenge is None:
             continue
-        challenge, note = found
         others = [r for r in primary_runs(ev) if r.engine != run.engine and r.outcome.success]
         elsewhere = f"; {', '.join(sorted({r.engine for r in others}))} signed in" if others else ""
         yield make_finding(
             DIRECT,
             f"{where(run, ex)} was challenged with `{describe_challenge(challenge)}` and {run.engine} "
-            "sent no "
-            f"Authorization: {note}{elsewhere}.",
+            f"sent no Authorization: {run.engine}, as launched here, never answers {challenge.scheme} "
+            "challenges from configured credentials, so the server saw none (an engine limit, not a wrong "
+            f"password){elsewhere}.",
             f"Not a problem of the site or the password: check this site with another engine, or drive "
             f"{run.engine} in a way that answers {challenge.scheme} (a real user's browser prompts for it).",
             run,

@@ -208,6 +208,13 @@ def engine_notes(engine: Engine, how: str, flow: str) -> list[str]:
     return notes
 
 
+def unanswerable_schemes(engine: Engine, how: str) -> list[str]:
+    """Authentication schemes this engine, launched this way, never answers from http_credentials."""
+    if engine == "firefox" and "BiDi" in how:
+        return ["Digest"]  # measured on ESR 153: BiDi answers Basic challenges, never Digest ones
+    return []
+
+
 def hidden_request_headers(engine: Engine, uses_http_credentials: bool) -> list[str]:
     """Headers this engine sends without showing them to Playwright or CDP."""
     if engine == "chromium" and uses_http_credentials:

@@ -272,6 +272,7 @@ class Probe:
             artifacts=artifacts,
             cache_signal=engines.run_cache_signal(self.engine, self.recorder.cdp_ok),
             engine_notes=[*engines.engine_notes(self.engine, launch, site.flow), *notes],
+            unanswerable_schemes=engines.unanswerable_schemes(self.engine, launch),
             hidden_request_headers=hidden,
         )
 

@@ -275,6 +275,9 @@ class RunEvidence(Model):
     artifacts: Artifacts = Field(default_factory=Artifacts)
     cache_signal: str = ""  # which engine signal served_from relies on, for the whole run
     engine_notes: list[str] = Field(default_factory=list)  # known engine behaviour that shaped this run
+    # Authentication schemes this engine, launched this way, never answers (Firefox over WebDriver
+    # BiDi never answers Digest): a challenge of such a scheme left unanswered is not the site's fault.
+    unanswerable_schemes: list[str] = Field(default_factory=list)
     # Request headers the engine adds below what capture can see. Chromium answers HTTP Basic/Digest
     # challenges inside its network stack: neither the 401 it answered nor the Authorization it sent
     # reach DevTools, so a missing Authorization there is not evidence of none being sent.

@@ -185,6 +185,7 @@ def make_run(
     cache_storage: Sequence[CacheStorageEntry] = (),
     jwts: Sequence[JwtRecord] = (),
     engine_notes: Sequence[str] = (),
+    unanswerable_schemes: Sequence[str] = (),
     started_at: datetime = T0 - timedelta(seconds=2),
     run_id: str | None = None,
     **expectations: Any,
@@ -250,6 +251,7 @@ def make_run(
             protected_exchange=decided.id,
         ),
         engine_notes=list(engine_notes),
+        unanswerable_schemes=list(unanswerable_schemes),
     )
 
 

@@ -27,11 +27,12 @@ def test_digest_unanswered_by_firefox_over_bidi_is_an_engine_limitation() -> Non
         engine="firefox",
         flow="digest",
         engine_notes=[BIDI_NOTE],
+        unanswerable_schemes=["Digest"],
     )
     verdict = verdict_of(make_site(chromium, firefox))
     assert verdict.primary == "none"
     assert verdict.engine_specific and verdict.engines_failing == ["firefox"]
-    assert "never Digest" in verdict.summary and "chromium signed in" in verdict.summary
+    assert "never answers Digest" in verdict.summary and "chromium signed in" in verdict.summary
     assert verdict.contributing == []
 
 
@@ -42,6 +43,7 @@ def test_digest_wrong_password_is_still_invalid_credentials_next_to_the_firefox_
         engine="firefox",
         flow="digest",
         engine_notes=[BIDI_NOTE],
+        unanswerable_schemes=["Digest"],
     )
     assert verdict_of(make_site(chromium, firefox)).primary == "invalid-credentials"
 

@@ -63,6 +63,7 @@ def test_chromium_digest_refused_next_to_firefox_that_cannot_answer_digest() -> 
         flow="digest",
         protected_url=f"{APP}/digest/",
         engine_notes=[BIDI_NOTE],
+        unanswerable_schemes=["Digest"],
     )
     verdict = verdict_of(make_site(chromium, firefox))
     assert verdict.primary == "invalid-credentials"
