@@ -14,14 +14,13 @@ from loginprobe.checks.common import (
     fmt_time,
     make_finding,
     protected_exchange,
-    same_resource,
     source_run,
     status_text,
     vary_fields,
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
+from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, same_resource
 from loginprobe.verdict import HYGIENE, Finding
 
 # Response headers shared caches and CDNs add on a hit (Varnish, Squid, Fastly, CloudFront, Cloudflare,

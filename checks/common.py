@@ -23,6 +23,7 @@ from loginprobe.evidence import (
     SiteEvidence,
     header_value,
     header_values,
+    same_resource,
 )
 from loginprobe.verdict import CauseId, Finding
 
@@ -111,11 +112,6 @@ def ablations_of(ev: SiteEvidence, run: RunEvidence) -> dict[str, RunEvidence]:
         and r.mode == run.mode
         and r.via_proxy == run.via_proxy
     }
-
-
-def same_resource(url: str, target: str) -> bool:
-    a, b = urlsplit(url), urlsplit(target)
-    return (a.scheme, a.netloc, a.path or "/") == (b.scheme, b.netloc, b.path or "/")
 
 
 def protected_exchange(run: RunEvidence) -> Exchange | None:

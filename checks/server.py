@@ -88,12 +88,11 @@ def _credential_signature(run: RunEvidence, ex: Exchange) -> str | None:
 
 def _backend_difference(good: Exchange, bad: Exchange) -> str:
     diffs = []
-    good_headers = {k.lower(): v for k, v in good.response_headers}
     for name, value in bad.response_headers:
         lower = name.lower()
         if lower in IGNORED_BACKEND_HEADERS or not BACKEND_HEADER.search(lower):
             continue
-        other = good_headers.get(lower)
+        other = good.header(name)
         if other is not None and other != value:
             diffs.append(f"{name}: {other} on the success, {value} on the failure")
     return f" ({'; '.join(diffs)})" if diffs else ""

@@ -57,6 +57,15 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def same_resource(url: str, target: str) -> bool:
+    """Same origin and path; the query only counts when the target names one (an app adds its own
+    parameters to an API URL, a configured `?id=2` must match)."""
+    a, b = urlsplit(url), urlsplit(target)
+    if (a.scheme, a.netloc, a.path or "/") != (b.scheme, b.netloc, b.path or "/"):
+        return False
+    return not b.query or a.query == b.query
+
+
 class Challenge(Model):
     """One challenge of a `WWW-Authenticate` (or `Proxy-Authenticate`) header (RFC 9110 §11.6.1)."""
 
