@@ -243,7 +243,10 @@ class Artifacts(Model):
 
     trace: str | None = None
     har: str | None = None
-    screenshot: str | None = None
+    screenshot: str | None = None  # the page as the run ended (failing runs)
+    # The page right after the login was submitted: the form's own error message, before the
+    # protected URL replaced it with a bare 401 page.
+    screenshot_after_submit: str | None = None
 
 
 class Expectations(Model):
