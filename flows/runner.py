@@ -88,7 +88,8 @@ class _Lane:
     specs: list[RunSpec] = field(default_factory=list)
 
 
-ProgressFn = Callable[[RunSpec, str], None]  # (spec, "start" | "done" | "skipped")
+# (spec, "start" | "done" | "skipped", the result of a finished run)
+ProgressFn = Callable[[RunSpec, str, RunResult | None], None]
 
 # Rough seconds per run and per browser launch on a 2-core machine, only to balance lanes: a
 # persisted run includes its own launch (Firefox's costs several seconds of CPU), a fresh one reuses
@@ -129,7 +130,7 @@ class Runner:
         self.report_dir = report_dir
         self.engines: dict[Engine, EngineStatus] = {}
         self._recipes: dict[Engine, LaunchRecipe | None] = {}
-        self.progress = progress or (lambda spec, event: None)
+        self.progress = progress or (lambda spec, event, result: None)
         self.workdir = Path(tempfile.mkdtemp(prefix="loginprobe-"))
         self.stop = threading.Event()
         self._lock = threading.Lock()
@@ -268,9 +269,9 @@ class Runner:
                     if self.stop.is_set():  # Ctrl-C came while the browser was launching
                         out.append(self._interrupted(spec, "interrupted before this run started"))
                         continue
-                    self.progress(spec, "start")
+                    self.progress(spec, "start", None)
                     result = self._guarded(playwright, recipe, spec, browser)
-                    self.progress(spec, "done" if result.evidence else "skipped")
+                    self.progress(spec, "done" if result.evidence else "skipped", result)
                     out.append(result)
                 if browser is not None:
                     _close_quietly(browser)

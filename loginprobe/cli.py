@@ -147,7 +147,7 @@ class _LiveProgress:
         self.task = self.progress.add_task("starting browsers", total=total)
         self.lock = threading.Lock()
 
-    def __call__(self, spec: Any, event: str) -> None:
+    def __call__(self, spec: Any, event: str, result: Any = None) -> None:
         with self.lock:
             if event == "start":
                 self.progress.update(self.task, description=f"{spec.run_id}")
