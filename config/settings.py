@@ -92,6 +92,47 @@ class FormSettings(Strict):
     next_selector: str | None = None  # the "next" button of a username-first, two-step form
 
 
+class Step(Strict):
+    """One interaction step of a login (consent, "stay signed in?", an account chooser): when the URL
+    contains `url_contains` and/or `visible` is visible, click `click` or fill `fill`."""
+
+    url_contains: str | None = None
+    visible: str | None = None  # a selector that must be visible
+    click: str | None = None  # selector to click
+    fill: str | None = None  # selector of a field to fill with `value` or the secret in `value_env`
+    value: str | None = None  # plain text (not a secret: it appears in the configuration)
+    value_env: str | None = None  # name of the environment variable holding a secret value
+    secret: SecretStr | None = None  # resolved from value_env (redacted everywhere)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Step:
+        if self.url_contains is None and self.visible is None:
+            raise ValueError("a step needs `url_contains` or `visible` (when it applies)")
+        if (self.click is None) == (self.fill is None):
+            raise ValueError("a step does one thing: `click` or `fill`")
+        if self.fill is not None and (self.value is None) == (self.value_env is None):
+            raise ValueError("`fill` needs `value` or `value_env` (one of them)")
+        if self.value_env is not None and self.secret is None:
+            value = os.environ.get(self.value_env)
+            if value is None:
+                raise ValueError(f"value_env names the environment variable {self.value_env!r}, which is not set")
+            object.__setattr__(self, "secret", SecretStr(value))
+        return self
+
+    def describe(self) -> str:
+        """The step in words, without its value."""
+        when = " and ".join(
+            part
+            for part in (
+                f"the URL contains {self.url_contains!r}" if self.url_contains else "",
+                f"{self.visible!r} is visible" if self.visible else "",
+            )
+            if part
+        )
+        action = f"click {self.click!r}" if self.click else f"fill {self.fill!r}"
+        return f"when {when}: {action}"
+
+
 class TokenSettings(Strict):
     """How a bearer token or API key travels: a header (name configurable) or a query parameter."""
 
@@ -124,9 +165,16 @@ class Site(Strict):
     name: str
     url: str  # where the flow starts (login page, app page, or the protected URL itself)
     protected_url: str | None = None  # decides success; defaults to `url`
+    # What a returning user opens (a bookmark, the home page); defaults to `app_url`, then the
+    # protected URL. A returning visit signs in only if that page asks for it.
+    start_url: str | None = None
+    # The app page whose scripts call `protected_url` (form and OIDC flows open it after signing in;
+    # success is judged on the request its scripts make).
+    app_url: str | None = None
     flow: FlowKind = "form"
     credentials: Credentials = Field(default_factory=Credentials)
     form: FormSettings = Field(default_factory=FormSettings)
+    steps: list[Step] = Field(default_factory=list)  # interaction steps of form and OIDC logins
     token: TokenSettings = Field(default_factory=TokenSettings)
     success: SuccessSettings = Field(default_factory=SuccessSettings)
     script: Path | None = None  # the user's own flow, for flow = "script"
@@ -142,7 +190,7 @@ class Site(Strict):
             raise ValueError("use letters, digits, '.', '_' or '-' (at most 64)")
         return value
 
-    @field_validator("url", "protected_url")
+    @field_validator("url", "protected_url", "start_url", "app_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
@@ -160,9 +208,26 @@ class Site(Strict):
             raise ValueError(f"storage_state {str(self.storage_state)!r} is not a file")
         return self
 
+    @model_validator(mode="after")
+    def _step_secrets(self) -> Site:
+        # Step secrets join the credentials' extra secrets, so every redactor built from
+        # `credentials.secrets()` hides them too.
+        extra = [s.secret for s in self.steps if s.secret is not None]
+        known = {s.get_secret_value() for s in self.credentials.extra_secrets}
+        missing = [s for s in extra if s.get_secret_value() not in known]
+        if missing:
+            merged = [*self.credentials.extra_secrets, *missing]
+            object.__setattr__(self, "credentials", self.credentials.model_copy(update={"extra_secrets": merged}))
+        return self
+
     @property
     def target(self) -> str:
         return self.protected_url or self.url
+
+    @property
+    def returning_url(self) -> str:
+        """The page a returning user opens."""
+        return self.start_url or self.app_url or self.target
 
 
 def _split_list(value: Any) -> Any:

@@ -6,7 +6,9 @@ only performs the login as a user would. Flows register by kind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,26 @@ from loginprobe.config.settings import Site
 from loginprobe.evidence import FlowKind
 
 LoginFn = Callable[[Page, Site], None]
+
+DEFAULT_TIMEOUT_S = 30.0
+# The run's timeout, set by the probe around a flow (flows keep the `login(page, site)` signature that
+# user scripts share, so the timeout travels beside it). Each lane thread has its own value.
+_RUN_TIMEOUT_S: ContextVar[float] = ContextVar("loginprobe_run_timeout_s", default=DEFAULT_TIMEOUT_S)
+
+
+def run_timeout_ms() -> float:
+    """The current run's timeout in milliseconds: every wait a flow makes is bounded by it."""
+    return _RUN_TIMEOUT_S.get() * 1000
+
+
+@contextmanager
+def run_timeout(seconds: float) -> Iterator[None]:
+    """Run flows under `seconds` as their timeout."""
+    token = _RUN_TIMEOUT_S.set(seconds)
+    try:
+        yield
+    finally:
+        _RUN_TIMEOUT_S.reset(token)
 ContextOptionsFn = Callable[[Site], dict[str, Any]]
 
 

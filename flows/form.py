@@ -7,8 +7,8 @@ from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from loginprobe.config.settings import Site
-from loginprobe.flows.base import FlowFailed, register
-from loginprobe.flows.probe import same_resource
+from loginprobe.evidence import same_resource
+from loginprobe.flows.base import FlowFailed, register, run_timeout_ms
 
 QUICK_FORM_WAIT_MS = 1_500
 
@@ -71,9 +71,12 @@ def _wait_for_form(page: Page, site: Site, timeout_ms: float, expect_form: bool)
     return True
 
 
-def fill_login_form(page: Page, site: Site, timeout_ms: float = 10_000, expect_form: bool = False) -> bool:
+def fill_login_form(
+    page: Page, site: Site, timeout_ms: float | None = None, expect_form: bool = False
+) -> bool:
     """Fill and submit whatever login form the page shows; False when there is none (already signed in)."""
     creds = site.credentials
+    timeout_ms = run_timeout_ms() if timeout_ms is None else timeout_ms
     if not _wait_for_form(page, site, timeout_ms, expect_form):
         return False
     password_field = _control(page, site.form.password_selector, PASSWORD_CANDIDATES)

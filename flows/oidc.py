@@ -10,7 +10,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from loginprobe.config.settings import Site
 from loginprobe.evidence import origin_of
-from loginprobe.flows.base import FlowFailed, register
+from loginprobe.flows.base import FlowFailed, register, run_timeout_ms
 from loginprobe.flows.form import fill_login_form
 
 
@@ -19,13 +19,13 @@ def oidc_login(page: Page, site: Site) -> None:
     """Start at the app, sign in on the identity provider's form, follow the redirects back."""
     app_origin = origin_of(site.target)
     page.goto(site.url)
-    filled = fill_login_form(page, site, timeout_ms=10_000)
+    filled = fill_login_form(page, site)
     if origin_of(page.url) == app_origin:
         return  # back home already (or signed in before: the app never sent us away)
     if not filled:
         raise FlowFailed(f"the identity provider at {origin_of(page.url)} showed no login form")
     try:
-        page.wait_for_url(re.compile("^" + re.escape(app_origin)), timeout=15_000)
+        page.wait_for_url(re.compile("^" + re.escape(app_origin)), timeout=run_timeout_ms())
     except PlaywrightTimeout:
         raise FlowFailed(
             f"the identity provider never redirected back to {app_origin} (stuck on {page.url})"

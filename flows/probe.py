@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
@@ -26,10 +25,12 @@ from loginprobe.evidence import (
     RunEvidence,
     StateSnapshot,
     origin_of,
+    same_resource,
 )
 from loginprobe.flows import engines
-from loginprobe.flows.base import FlowFailed, flow_for
+from loginprobe.flows.base import FlowFailed, flow_for, run_timeout
 from loginprobe.flows.recorder import Recorder
+from loginprobe.flows.visit import CHALLENGE_FLOWS, CREDENTIAL_FLOWS, login_requested, open_quietly
 from loginprobe.secrets import Redactor
 
 # Settling after a flow that never asked for the protected resource itself (see _ensure_protected_request).
@@ -37,6 +38,8 @@ SETTLE_MAX_S = 5.0
 SETTLE_QUIET_S = 0.6
 SETTLE_POLL_MS = 100
 TIMED_OUT = "timed out"
+# Flows after which `app_url` is opened, so that its scripts make the protected request.
+APP_PAGE_FLOWS = ("form", "oidc", "script")
 
 CRASH_MARKERS = ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")
 
@@ -64,14 +67,6 @@ def is_crash(exc: PlaywrightError) -> bool:
     return any(marker in str(exc) for marker in CRASH_MARKERS)
 
 
-def same_resource(url: str, target: str) -> bool:
-    """Same origin and path; the query only counts when the target names one."""
-    a, b = urlsplit(url), urlsplit(target)
-    if (a.scheme, a.netloc, a.path or "/") != (b.scheme, b.netloc, b.path or "/"):
-        return False
-    return not b.query or a.query == b.query
-
-
 @dataclass(slots=True)
 class Probe:
     """One context being driven; `start()` before the flow, `run()` to log in and judge."""
@@ -86,6 +81,11 @@ class Probe:
     page: Page | None = None
     started_at: datetime | None = None
     jwts: list[JwtRecord] = field(default_factory=list)
+    returning: bool = False  # a returning visit: sign in only if the site asks (flows/visit.py)
+    landing_hint: str | None = None  # where this profile's last login landed (a returning user opens it)
+    landing_url: str | None = None  # where this run's login landed, on the site's own origins
+    login_ran: bool = True
+    login_trigger: str | None = None
 
     def start(self) -> Recorder:
         self.started_at = datetime.now(UTC)
@@ -108,11 +108,13 @@ class Probe:
         return self.recorder
 
     def run(self) -> tuple[list[Exchange], StateSnapshot, Outcome, list[str]]:
-        """Log in, make sure the protected resource was asked for, collect, and judge."""
+        """Log in (a returning visit: only if the site asks), make sure the protected resource was
+        asked for, collect, and judge."""
         assert self.recorder is not None, "start() first"
         page = self.context.pages[0] if self.context.pages else self.context.new_page()
         self.recorder.attach(page)
-        flow_error = self._perform(page)
+        with run_timeout(self.timeout_s):
+            flow_error = self._return_or_login(page)
         page = self._live_page(page)
         self.page = page
         # A flow that timed out has already waited the whole timeout for the page's requests.
@@ -122,6 +124,43 @@ class Probe:
         exchanges, after, self.jwts, notes = self.recorder.finish()
         outcome = judge(self.site, exchanges, flow_error, selector_ok, self.redactor, self.timeout_s)
         return exchanges, after, outcome, notes
+
+    def _return_or_login(self, page: Page) -> str | None:
+        """A returning visit opens what a returning user opens and signs in only if the site asks;
+        any other run signs in. Then the app page, when one is configured, makes its own requests."""
+        site = self.site
+        if self.returning:
+            open_quietly(page, self.returning_url)
+            if not self._settle(page):
+                requested = self._requested_by_page()
+                if not requested and site.flow not in CREDENTIAL_FLOWS:
+                    # The start page never asked for it: a returning user goes there next.
+                    open_quietly(page, site.target)
+                    self._settle(page)
+            page = self._live_page(page)
+            self.login_trigger = login_requested(page, site, self._requested_by_page())
+            self.login_ran = self.login_trigger is not None
+            if not self.login_ran or site.flow in CHALLENGE_FLOWS:
+                return None  # (an HTTP challenge was answered by the browser during the visit itself)
+        flow_error = self._perform(page)
+        page = self._live_page(page)
+        if flow_error is None and origin_of(page.url) in {origin_of(site.target), origin_of(site.url)}:
+            self.landing_url = page.url
+        app_url = site.app_url if site.flow in APP_PAGE_FLOWS else None
+        if flow_error is None and app_url and not same_resource(page.url, app_url):
+            open_quietly(page, app_url)
+        return flow_error
+
+    @property
+    def returning_url(self) -> str:
+        """What a returning user opens: the configured start or app page, else where the profile's
+        last login landed, else the protected URL."""
+        site = self.site
+        return site.start_url or site.app_url or self.landing_hint or site.target
+
+    def _requested_by_page(self) -> bool:
+        assert self.recorder is not None
+        return any(same_resource(url, self.site.target) for url in self.recorder.urls_requested())
 
     def _perform(self, page: Page) -> str | None:
         """Run the flow; a failure of the login itself is returned as a reason, not raised."""
@@ -153,24 +192,23 @@ class Probe:
         `wait_for_load_state("networkidle")` cannot tell: it returns at once when the page already
         idled once before the click.
         """
+        if not self._settle(page):
+            # Chromium raises on some 401s; the response (or failure) is in the record.
+            open_quietly(page, self.site.target)
+        self._await_protected_answer(page, answer_wait_s)
+
+    def _settle(self, page: Page) -> bool:
+        """Wait until the page asks for the protected resource (True), or nothing has been in flight
+        for a while (False)."""
         assert self.recorder is not None
         recorder = self.recorder
-
-        def seen() -> bool:
-            return any(same_resource(r.url, self.site.target) for r in recorder.requests)
-
-        def in_flight() -> bool:
-            return any(
-                id(r) not in recorder.finished and id(r) not in recorder.failures for r in recorder.requests
-            )
-
         quiet_since: float | None = None
 
         def settled() -> bool:
             nonlocal quiet_since
-            if seen():
+            if self._requested_by_page():
                 return True
-            if in_flight():
+            if recorder.in_flight():
                 quiet_since = None
                 return False
             now = time.monotonic()
@@ -178,14 +216,7 @@ class Probe:
             return now - quiet_since >= SETTLE_QUIET_S
 
         _poll(page, settled, SETTLE_MAX_S)
-        if not seen():
-            try:
-                page.goto(self.site.target)
-            except PlaywrightError as exc:
-                if is_crash(exc):
-                    raise
-                # Chromium raises on some 401s; the response (or failure) is in the record.
-        self._await_protected_answer(page, answer_wait_s)
+        return self._requested_by_page()
 
     def _await_protected_answer(self, page: Page, seconds: float) -> None:
         """Wait (up to `seconds`) until every request for the protected resource has its answer.
@@ -194,17 +225,8 @@ class Probe:
         a slow API): collecting then would record a request without its response.
         """
         assert self.recorder is not None
-        recorder = self.recorder
-
-        def unanswered() -> bool:
-            return any(
-                same_resource(r.url, self.site.target)
-                and id(r) not in recorder.responses
-                and id(r) not in recorder.failures
-                for r in recorder.requests
-            )
-
-        _poll(page, lambda: not unanswered(), seconds)
+        recorder, target = self.recorder, self.site.target
+        _poll(page, lambda: not recorder.unanswered(lambda url: same_resource(url, target)), seconds)
 
     def _selector_visible(self, page: Page) -> bool | None:
         if not self.site.success.selector:
@@ -274,6 +296,9 @@ class Probe:
             engine_notes=[*engines.engine_notes(self.engine, launch, site.flow), *notes],
             unanswerable_schemes=engines.unanswerable_schemes(self.engine, launch),
             hidden_request_headers=hidden,
+            returning_visit=self.returning,
+            login_ran=self.login_ran,
+            login_trigger=self.login_trigger,
         )
 
 

@@ -3,15 +3,38 @@ unless the user asks for it (`--update-profile`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from loginprobe.config.settings import Settings, Site
 from loginprobe.evidence import Engine
 from loginprobe.flows.engines import CACHE_PATHS, PROFILE_LOCKS
+
+# Where the login took this profile when it last signed in: what a returning user opens next (their
+# bookmark, the app's home page), unless the site names a `start_url`. Browsers ignore the file.
+LANDING_FILE = "loginprobe-landing.json"
+
+
+def remember_landing(copy: Path, url: str) -> None:
+    """Keep the page the login landed on (origin and path only: a query may hold a code or token)."""
+    parts = urlsplit(url)
+    (copy / LANDING_FILE).write_text(
+        json.dumps({"url": f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"}), encoding="utf-8"
+    )
+
+
+def landing(copy: Path) -> str | None:
+    """The page the profile's last login landed on, if it was remembered."""
+    try:
+        url = json.loads((copy / LANDING_FILE).read_text(encoding="utf-8")).get("url")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
 
 
 def profile_root(settings: Settings, site: Site, engine: Engine) -> Path:

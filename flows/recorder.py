@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -365,6 +366,20 @@ class Recorder:
 
     def _request_failed(self, request: Request) -> None:
         self.failures[id(request)] = request.failure or "failed"
+
+    # -- queries (what the probe asks while the page runs) ----------------------------------
+    def urls_requested(self) -> list[str]:
+        """Every URL asked for so far, in order."""
+        return [request.url for request in self.requests]
+
+    def in_flight(self) -> bool:
+        """Some request has neither finished nor failed yet."""
+        return any(id(r) not in self.finished and id(r) not in self.failures for r in self.requests)
+
+    def unanswered(self, matches: Callable[[str], bool]) -> bool:
+        """Some request for a matching URL has neither a response nor a failure yet."""
+        done = {**self.responses, **self.failures}
+        return any(matches(r.url) and id(r) not in done for r in self.requests)
 
     def attach(self, page: Page) -> None:
         if page in self.pages:

@@ -353,9 +353,11 @@ class Runner:
         spec: RunSpec,
         browser: Browser | None,
         run_dir: Path,
-    ) -> tuple[BrowserContext, list[str], Path | None]:
-        """The context for this spec, notes about how it was prepared, and the profile copy used."""
+    ) -> tuple[BrowserContext, list[str], Path | None, bool]:
+        """The context for this spec, notes about how it was prepared, the profile copy used, and
+        whether the run is a returning visit (stored state, signing in only if the site asks)."""
         site, notes = spec.site, []
+        returning = spec.mode != "fresh" and spec.ablation != "relogin"
         options = self._context_options(spec, run_dir)
         if spec.shares_browser:
             assert browser is not None
@@ -373,7 +375,7 @@ class Runner:
                 if site.storage_state is None:
                     raise _NotPossible("mode 'state' needs the site's storage_state file")
                 options["storage_state"] = str(site.storage_state)
-            return browser.new_context(**options), notes, None
+            return browser.new_context(**options), notes, None, returning
         if self.settings.connect.get(spec.engine):
             raise _NotPossible("a persisted profile cannot be opened on a remote browser server (--connect)")
         root = profiles.profile_root(self.settings, site, spec.engine)
@@ -383,6 +385,7 @@ class Runner:
             if spec.ablation is not None:
                 raise _NotPossible(f"no persisted profile at {root} to take apart")
             copy = self._first_visit_profile(playwright, recipe)
+            returning = False
             notes.append(f"no profile existed at {root}: this run created it by logging in (a first visit)")
             with self._lock:
                 self._pending_commits.append((copy, root))
@@ -400,7 +403,9 @@ class Runner:
         if spec.ablation == "no-cookies":
             context.clear_cookies()
             notes.append("profile copy with every cookie removed")
-        return context, notes, copy
+        elif spec.ablation == "relogin":
+            notes.append("profile copy, signing in again before opening the protected resource")
+        return context, notes, copy, returning
 
     def _first_visit_profile(self, playwright: Playwright, recipe: LaunchRecipe) -> Path:
         """An empty profile folder for a persisted run's first visit.
@@ -441,13 +446,22 @@ class Runner:
     ) -> RunEvidence:
         site, settings = spec.site, self.settings
         run_dir = Path(tempfile.mkdtemp(prefix=f"{spec.run_id}-", dir=self.workdir))
-        context, notes, copy = self._open_context(playwright, recipe, spec, browser, run_dir)
+        context, notes, copy, returning = self._open_context(playwright, recipe, spec, browser, run_dir)
         if browser is not None:
             version = browser.version
         else:
             version = context.browser.version if context.browser is not None else ""
         self._record_version(spec.engine, version)
-        probe = Probe(context, site, spec.engine, self.redactor, settings.timeout, settings.capture)
+        probe = Probe(
+            context,
+            site,
+            spec.engine,
+            self.redactor,
+            settings.timeout,
+            settings.capture,
+            returning=returning,
+            landing_hint=profiles.landing(copy) if copy is not None else None,
+        )
         recorder = probe.start()
         if spec.mode == "persisted" and spec.ablation is None:
             with self._lock:
@@ -455,6 +469,8 @@ class Runner:
         exchanges, after, outcome, recorder_notes = probe.run()
         assert probe.page is not None
         artifacts = self._close(context, probe.page, outcome, run_dir, spec)
+        if copy is not None and probe.landing_url and outcome.success:
+            profiles.remember_landing(copy, probe.landing_url)
         if copy is not None and settings.update_profile and spec.ablation is None and not spec.via_proxy:
             with self._lock:
                 self._pending_commits.append((copy, profiles.profile_root(settings, site, spec.engine)))

@@ -23,10 +23,11 @@ Engine = Literal["chromium", "firefox", "webkit"]
 ENGINES: tuple[Engine, ...] = ("chromium", "firefox", "webkit")
 Mode = Literal["fresh", "persisted", "state"]
 MODES: tuple[Mode, ...] = ("fresh", "persisted", "state")
-FlowKind = Literal["form", "basic", "digest", "bearer", "api-key", "oidc", "script"]
-FLOW_KINDS: tuple[FlowKind, ...] = ("form", "basic", "digest", "bearer", "api-key", "oidc", "script")
-# A differential re-run: one piece of the returning browser's state removed or transplanted.
-Ablation = Literal["no-cache", "no-cookies", "only-cookies", "only-storage"]
+FlowKind = Literal["form", "basic", "digest", "bearer", "api-key", "oidc", "script", "visit"]
+FLOW_KINDS: tuple[FlowKind, ...] = ("form", "basic", "digest", "bearer", "api-key", "oidc", "script", "visit")
+# A differential re-run of a returning visit: one piece of the returning browser's state removed or
+# transplanted, or ("relogin") the same profile signing in again.
+Ablation = Literal["no-cache", "no-cookies", "only-cookies", "only-storage", "relogin"]
 # Where a response came from, as far as the engine lets us see.
 ServedFrom = Literal["network", "disk-cache", "memory-cache", "service-worker", "prefetch-cache", "unknown"]
 
@@ -294,6 +295,11 @@ class RunEvidence(Model):
     # challenges inside its network stack: neither the 401 it answered nor the Authorization it sent
     # reach DevTools, so a missing Authorization there is not evidence of none being sent.
     hidden_request_headers: list[str] = Field(default_factory=list)
+    # A returning visit: the browser opened the site with its stored state and signed in only if the
+    # site asked (see flows/visit.py). `login_trigger` says what asked, when the login ran.
+    returning_visit: bool = False
+    login_ran: bool = True
+    login_trigger: str | None = None
 
     def exchange(self, exchange_id: int | None) -> Exchange | None:
         if exchange_id is None:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from loginprobe.config.settings import Settings
 from loginprobe.errors import ConfigError, OutputError
-from loginprobe.evidence import ENGINES, EngineStatus, RunEvidence, SkippedRun
+from loginprobe.evidence import ENGINES, Ablation, EngineStatus, RunEvidence, SkippedRun
 from loginprobe.flows.base import flow_for
 from loginprobe.flows.runner import TRANSPLANTS, ProgressFn, Runner, RunResult, RunSpec
 from loginprobe.report import Report
 from loginprobe.secrets import Redactor
 
-PERSISTED_ABLATIONS = ("no-cache", "no-cookies")
+PERSISTED_ABLATIONS: tuple[Ablation, ...] = ("no-cache", "no-cookies")
 
 
 @dataclass(slots=True)
@@ -83,8 +83,10 @@ def plan_ablations(settings: Settings, results: list[RunResult]) -> list[RunSpec
         fresh = by_key.get((spec.site.name, spec.engine, "fresh"))
         if fresh is None or not fresh.outcome.success:
             continue
-        if spec.mode == "persisted":
-            ablations = (*PERSISTED_ABLATIONS, *TRANSPLANTS)
+        if spec.mode == "persisted" and evidence.returning_visit:
+            ablations: tuple[Ablation, ...] = (*PERSISTED_ABLATIONS, *TRANSPLANTS)
+            if not evidence.login_ran:  # a visit that signed in already answers "does a new login heal it?"
+                ablations = (*ablations, "relogin")
             specs.extend(RunSpec(spec.site, spec.engine, "persisted", ablation) for ablation in ablations)
     return specs
 
