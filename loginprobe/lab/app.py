@@ -21,13 +21,11 @@ from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from loginprobe.lab.server import API_AUDIENCE, SESSION_COOKIE, SESSION_LIFETIME_S
+from loginprobe.lab.state import API_AUDIENCE, SESSION_COOKIE, SESSION_LIFETIME_S, LabState
 from loginprobe.lab.wsgi import esc, login_form, page
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-    from loginprobe.lab.server import Lab
 
 BASIC_REALM = "lab-basic"
 DIGEST_REALM = "lab-digest"
@@ -166,7 +164,7 @@ def _md5(text: str) -> str:
 class LabApp:
     """The WSGI application of the lab site."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabState) -> None:
         self.lab = lab
         self._nonces: dict[str, float] = {}  # Digest nonce -> issued at (server clock)
         self._opaque = secrets.token_hex(8)

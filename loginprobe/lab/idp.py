@@ -17,12 +17,11 @@ from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from loginprobe.lab.state import LabState
 from loginprobe.lab.wsgi import esc, login_form, page
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-    from loginprobe.lab.server import Lab
 
 CODE_LIFETIME_S = 60
 ID_TOKEN_LIFETIME_S = 300
@@ -56,7 +55,7 @@ class IdentityProvider:
     """A minimal OpenID provider for the lab's one client (authorization code flow, HS256 id_tokens
     signed with the client secret, as OpenID Connect Core §10.1 allows)."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabState) -> None:
         self.lab = lab
         self._codes: dict[str, _Grant] = {}
 

@@ -16,12 +16,11 @@ from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import http_date, parse_cache_control_header
 from werkzeug.wrappers import Request, Response
 
+from loginprobe.lab.state import LabState
 from loginprobe.lab.wsgi import HOP_BY_HOP
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-    from loginprobe.lab.server import Lab
 
 Headers = list[tuple[str, str]]
 
@@ -82,7 +81,7 @@ class CachingProxy:
     `Authorization` or `Cookie` and honours `Vary`; with `cache_ignore_vary` it keys by URL alone and
     stores whatever carries max-age/s-maxage, 401s of anyone included, as a misconfigured CDN does."""
 
-    def __init__(self, lab: Lab, upstream_port: int) -> None:
+    def __init__(self, lab: LabState, upstream_port: int) -> None:
         self.lab = lab
         self.upstream_port = upstream_port
         self._entries: dict[str, _Entry] = {}
@@ -148,7 +147,7 @@ class ForwardProxy:
 
     ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabState) -> None:
         self.lab = lab
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
