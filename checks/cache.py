@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 
 from loginprobe.checks.common import (
     ablations_of,
+    auth_path,
     cache_directives,
     failing_runs,
     fmt_duration,
@@ -282,7 +283,7 @@ def cacheable_unauthorized(ev: SiteEvidence) -> Iterator[Finding]:
     """A 401/403 carried explicit freshness: a cache may replay it to a visitor who signed in since."""
     seen: set[str] = set()
     for run in ev.runs:
-        for ex in run.exchanges:
+        for ex in auth_path(run):
             if ex.status not in (401, 403) or ex.from_cache:
                 continue
             why = _cacheable(ex)

@@ -23,6 +23,7 @@ from loginprobe.evidence import (
     SiteEvidence,
     header_value,
     header_values,
+    origin_of,
     same_resource,
 )
 from loginprobe.verdict import CauseId, Finding
@@ -127,6 +128,52 @@ def protected_exchange(run: RunEvidence) -> Exchange | None:
 def before(run: RunEvidence, ex: Exchange) -> list[Exchange]:
     """Exchanges issued before `ex` in the run."""
     return [item for item in run.exchanges if item.id < ex.id]
+
+
+# -- the auth path ---------------------------------------------------------------------------------
+
+
+def on_auth_path(run: RunEvidence, ex: Exchange) -> bool:
+    """Whether an exchange is part of the login, the only place a cause may come from.
+
+    The auth path is: the login page and every navigation (redirects, the identity provider, the
+    callback); every submission (a form or token POST); every hop of a redirect chain; the protected
+    request; the identity provider's origin; the site's own responses that set cookies; and the
+    requests that carry credentials or were asked for them (a challenge, 401 or 407). A stylesheet,
+    font or image from another host that fails is context, never a cause: closed CI networks fail
+    them all the time.
+    """
+    exp = run.expectations
+    if ex.is_navigation or ex.resource_type == "document":
+        return True
+    if ex.method.upper() not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    status = effective_status(ex)
+    if ex.redirected_from is not None or (status is not None and 300 <= status < 400):
+        return True
+    if same_resource(ex.url, exp.protected_url) or same_resource(ex.url, exp.start_url):
+        return True
+    if exp.issuer and origin_of(ex.url) == origin_of(exp.issuer):
+        return True
+    if ex.challenges or ex.proxy_challenges or status in (401, 407):
+        return True
+    if ex.set_cookies and site_of(ex.url) == site_of(exp.protected_url):
+        return True  # the site's own cookies (a session or CSRF cookie a script's request set)
+    return credential_sent(run, ex) is not None
+
+
+def auth_path(run: RunEvidence) -> list[Exchange]:
+    """The run's exchanges on the auth path (see `on_auth_path`), in order."""
+    return [ex for ex in run.exchanges if on_auth_path(run, ex)]
+
+
+def off_path_failures(run: RunEvidence) -> list[Exchange]:
+    """Exchanges off the auth path that failed (no response, or an error status): context only."""
+    return [
+        ex
+        for ex in run.exchanges
+        if not on_auth_path(run, ex) and (ex.failure is not None or (ex.status or 0) >= 400)
+    ]
 
 
 # -- statuses --------------------------------------------------------------------------------------
@@ -430,8 +477,9 @@ def path_matches(path: str, cookie_path: str) -> bool:
 
 
 def iter_exchanges(runs: Iterable[RunEvidence]) -> Iterator[tuple[RunEvidence, Exchange]]:
+    """Every exchange on the auth path of these runs, with its run."""
     for run in runs:
-        for ex in run.exchanges:
+        for ex in auth_path(run):
             yield run, ex
 
 

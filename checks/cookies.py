@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from loginprobe.checks.common import (
     ablations_of,
+    auth_path,
     cookie_pairs,
     domain_matches,
     failing_runs,
@@ -239,7 +240,7 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
         nothing_sent = not sent
         reported: set[str] = set()
         # 1. Refused at Set-Cookie.
-        for item in run.exchanges:
+        for item in auth_path(run):
             if item.id > ex.id:
                 break
             for sc in item.set_cookies:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from loginprobe.checks.common import (
+    auth_path,
     credential_sent,
     describe_challenge,
     engine_limited,
@@ -61,7 +62,7 @@ def _difference(failed: RunEvidence, passed: RunEvidence) -> tuple[CauseId, str]
         return None
     if bad.from_cache and not good.from_cache:
         return "stale-cache", f"the response came from the {bad.served_from} in {failed.engine}"
-    stored_good = {sc.name for ex in passed.exchanges for sc in ex.set_cookies if sc.stored is not False}
+    stored_good = {sc.name for ex in auth_path(passed) for sc in ex.set_cookies if sc.stored is not False}
     jar_good = {c.name for c in passed.after.cookies}
     jar_bad = {c.name for c in failed.after.cookies}
     missing_in_jar = sorted((stored_good & jar_good) - jar_bad)

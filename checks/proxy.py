@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from loginprobe.checks.common import (
+    auth_path,
     credential_sent,
     describe_challenges,
     error_texts,
@@ -27,7 +28,7 @@ NO_CREDENTIAL_WORDS = r"\bno\b.*(token|credential|authori[sz]ation|key)|missing|
 def proxy_authentication_required(ev: SiteEvidence) -> Iterator[Finding]:
     """The proxy answered 407 (or the engine failed the proxy connection) before the site was reached."""
     for run in primary_runs(ev):
-        for ex in run.exchanges:
+        for ex in auth_path(run):
             if ex.status == 407 or ex.proxy_challenges:
                 asked = f" asking `{describe_challenges(ex.proxy_challenges)}`" if ex.proxy_challenges else ""
                 proxy = f" ({run.expectations.proxy})" if run.expectations.proxy else ""

@@ -10,6 +10,7 @@ from loginprobe.checks.cache import cache_evidence
 from loginprobe.checks.common import (
     accepted_submission,
     answered_below_capture,
+    auth_path,
     cookie_pairs,
     failing_runs,
     make_finding,
@@ -103,7 +104,7 @@ def flapping(ev: SiteEvidence) -> Iterator[Finding]:
     """Identical authenticated requests to the same URL got success and 401 from the network."""
     outcomes: dict[tuple[bool, str, str, str], list[tuple[RunEvidence, Exchange]]] = defaultdict(list)
     for run in ev.runs:
-        for ex in run.exchanges:
+        for ex in auth_path(run):
             if ex.status is None or ex.from_cache or cache_evidence(run, ex)[1]:
                 continue
             signature = _credential_signature(run, ex)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from loginprobe.checks.common import (
     CLOCK_SKEW_S,
+    auth_path,
     effective_status,
     error_texts,
     failing_runs,
@@ -34,7 +35,7 @@ STORED_IN = ("localstorage", "sessionstorage", "cookie", "storage")
 
 
 def _rejected(run: RunEvidence) -> list[Exchange]:
-    return [ex for ex in run.exchanges if effective_status(ex) in (401, 403)]
+    return [ex for ex in auth_path(run) if effective_status(ex) in (401, 403)]
 
 
 def _jwt_of(run: RunEvidence, ex: Exchange) -> JwtRecord | None:

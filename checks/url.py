@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from loginprobe.checks.cache import cache_evidence
 from loginprobe.checks.common import (
+    auth_path,
     credential_sent,
     failing_runs,
     make_finding,
@@ -72,7 +73,7 @@ def unresolvable_host(ev: SiteEvidence) -> Iterator[Finding]:
     """A host of the login does not resolve (a typo or a missing DNS entry)."""
     seen: set[str] = set()
     for run in failing_runs(ev):
-        for ex in run.exchanges:
+        for ex in auth_path(run):
             if not ex.failure or not any(code in ex.failure for code in UNRESOLVED) or ex.origin in seen:
                 continue
             seen.add(ex.origin)

@@ -1,17 +1,22 @@
 """Settings: one place, pydantic-settings.
 
-Precedence, lowest to highest: the TOML file given with `--config`, environment variables
-`LOGINPROBE_*`, a `.env` file in the working directory, then command-line flags. The order is set in
-`Settings.settings_customise_sources` and nowhere else; no other module reads the environment.
+Precedence, lowest to highest: the config file (`--config`, else `loginprobe.toml` in the working
+directory, else the `[tool.loginprobe]` table of its `pyproject.toml`), `LOGINPROBE_*` lines of a
+`.env` file in the working directory, environment variables `LOGINPROBE_*` (the real environment beats
+`.env`), then command-line flags. The order is set in `Settings.settings_customise_sources` and nowhere
+else; no other module reads the environment.
 
 Secrets are `SecretStr`. Each can also be named by environment variable (`password_env = "MY_PW"`),
-resolved here once, so that a config file checked into a repository never holds the secret itself.
+resolved here once from the environment or else `.env`, so that a config file checked into a repository
+never holds the secret itself.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -26,8 +31,10 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
+    PyprojectTomlConfigSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -36,6 +43,11 @@ from loginprobe.errors import ConfigError
 from loginprobe.evidence import ENGINES, Engine, FlowKind, Mode
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CONFIG_FILE = "loginprobe.toml"  # found in the working directory without --config
+PYPROJECT = "pyproject.toml"  # its [tool.loginprobe] table, when there is no loginprobe.toml
+# The working directory's .env while `load_settings` builds settings: `*_env` names resolve from the
+# real environment first, then from it (the usual dotenv rule: .env never overrides a real variable).
+_DOTENV: ContextVar[Mapping[str, str | None] | None] = ContextVar("loginprobe_dotenv", default=None)
 
 
 class Strict(BaseModel):
@@ -62,7 +74,11 @@ class Credentials(Strict):
                 continue
             value = os.environ.get(env_name)
             if value is None:
-                raise ValueError(f"{field}_env names the environment variable {env_name!r}, which is not set")
+                value = (_DOTENV.get() or {}).get(env_name)
+            if value is None:
+                raise ValueError(
+                    f"{field}_env names the environment variable {env_name!r}, which is not set (nor in .env)"
+                )
             object.__setattr__(self, field, SecretStr(value))
         return self
 
@@ -259,7 +275,7 @@ class Settings(BaseSettings):
     sites: list[Site] = Field(default_factory=list)
     browsers: Annotated[list[Engine], NoDecode] = Field(default_factory=lambda: list(ENGINES))
     modes: Annotated[list[Mode], NoDecode] = Field(default_factory=lambda: ["fresh", "persisted"])
-    output: Path = Path("reports")
+    output: Path = Path("loginprobe-report")  # Playwright's convention (playwright-report/), never a package
     profiles_dir: Path = Path.home() / ".local" / "share" / "loginprobe" / "profiles"
     workers: int = Field(default_factory=default_workers, ge=1, le=32)
     timeout: float = Field(default=30.0, gt=0, le=600)  # seconds per login
@@ -328,9 +344,14 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Highest first: flags, .env, environment, TOML file.
-        sources: list[PydanticBaseSettingsSource] = [init_settings, dotenv_settings, env_settings]
-        if cls.toml_file is not None:
+        # Highest first: flags, the real environment, .env (which never overrides a real variable, the
+        # usual dotenv rule), then the config file. Only LOGINPROBE_* lines of .env are settings: the
+        # others are secrets that `*_env` names point at (see Credentials._resolve_env).
+        dotenv = DotEnvSettingsSource(settings_cls, dotenv_filtering="match_prefix")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv]
+        if cls.toml_file is not None and cls.toml_file.name == PYPROJECT:
+            sources.append(PyprojectTomlConfigSettingsSource(settings_cls, toml_file=cls.toml_file))
+        elif cls.toml_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_file))
         return tuple(sources)
 
@@ -352,23 +373,67 @@ def describe_validation_error(exc: ValidationError) -> str:
     return f"{location}: {message}{shown}{more}"
 
 
-def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings from every source; any invalid value becomes a one-line `ConfigError`."""
+def _read_toml(path: Path, label: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{label}: {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _has_tool_table(data: dict[str, Any]) -> bool:
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "loginprobe" in tool
+
+
+def discover_config(folder: Path) -> Path | None:
+    """The config used without --config: `loginprobe.toml` in `folder`, else its `pyproject.toml` when
+    that has a `[tool.loginprobe]` table, else None."""
+    candidate = folder / CONFIG_FILE
+    if candidate.is_file():
+        return candidate
+    pyproject = folder / PYPROJECT
+    if pyproject.is_file() and _has_tool_table(_read_toml(pyproject, PYPROJECT)):
+        return pyproject
+    return None
+
+
+def load_settings(config: Path | None = None, *, discover: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from every source; any invalid value becomes a one-line `ConfigError`.
+
+    `config` is the file given with --config (a `pyproject.toml` is read from its `[tool.loginprobe]`);
+    without one, `discover` names the folder searched by `discover_config` (the CLI passes the working
+    directory; library callers pass nothing and get no file).
+    """
+    label = "--config"
+    if config is None and discover is not None:
+        config, label = discover_config(discover), "config"
     if config is not None:
         if not config.is_file():
-            raise ConfigError(f"--config: {str(config)!r} is not a file")
-        import tomllib
+            raise ConfigError(f"{label}: {str(config)!r} is not a file")
+        data = _read_toml(config, label)
+        if config.name == PYPROJECT and not _has_tool_table(data):
+            raise ConfigError(f"{label}: {config} has no [tool.loginprobe] table")
+    # A subclass carries the TOML path so that concurrent loads never share it (and, for a
+    # pyproject.toml, the table to read: set only then, since pydantic-settings warns of an unused key).
+    namespace: dict[str, Any] = {"toml_file": config}
+    if config is not None and config.name == PYPROJECT:
+        namespace["model_config"] = SettingsConfigDict(pyproject_toml_table_header=("tool", "loginprobe"))
+    bound = type("BoundSettings", (Settings,), namespace)
+    from dotenv import dotenv_values
 
-        try:
-            tomllib.loads(config.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"--config: {config} is not valid TOML: {exc}") from None
-    # A subclass carries the TOML path so that concurrent loads never share it.
-    bound = type("BoundSettings", (Settings,), {"toml_file": config})
+    env_file = Settings.model_config.get("env_file")
+    dotenv = dotenv_values(env_file) if isinstance(env_file, str) and Path(env_file).is_file() else {}
+    token = _DOTENV.set(dotenv)
     try:
         settings = bound(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise ConfigError(f"invalid setting {describe_validation_error(exc)}") from None
     except ValueError as exc:  # pydantic-settings raises SettingsError (a ValueError) on undecodable env
         raise ConfigError(f"invalid setting: {exc}") from None
+    finally:
+        _DOTENV.reset(token)
     return settings

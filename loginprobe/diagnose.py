@@ -21,6 +21,9 @@ Precedence (how the primary cause is chosen), in order:
    merits (proxy, cache, cookies, URL) outranks what the server says about the credential (expired,
    scope, key, scheme), which outranks the generic "missing" and "invalid" credentials.
 
+Causes come from the auth path only (`checks.common.on_auth_path`): a finding that points at an
+exchange off it never competes, and failures off it are listed in `Verdict.context`.
+
 `none` when every run that judges the site (every run except the differential ones) succeeded, or
 when the only failures are engine limitations; `unknown` when runs failed and no finding explains it.
 """
@@ -43,7 +46,7 @@ from loginprobe.checks import (  # noqa: F401
     tokens,
     url,
 )
-from loginprobe.checks.common import engine_limited, source_run
+from loginprobe.checks.common import engine_limited, off_path_failures, on_auth_path, source_run, status_text
 from loginprobe.checks.registry import registered
 from loginprobe.evidence import Engine, RunEvidence, SiteEvidence
 from loginprobe.verdict import CAUSES, DIRECT, PRIMARY_FLOOR, CauseId, Finding, Verdict
@@ -108,10 +111,39 @@ def _failing_run_ids(ev: SiteEvidence) -> set[str]:
     return ids
 
 
-def _competes(finding: Finding, failing: set[str]) -> bool:
+def _competes(finding: Finding, failing: set[str], ev: SiteEvidence) -> bool:
     if finding.check in ENGINE_LIMITATION_CHECKS or finding.confidence < PRIMARY_FLOOR:
         return False
-    return finding.run_id is None or finding.run_id in failing
+    if finding.run_id is None:
+        return True
+    if finding.run_id not in failing:
+        return False
+    run = next((r for r in ev.runs if r.run_id == finding.run_id), None)
+    ex = run.exchange(finding.exchange_id) if run is not None else None
+    return run is None or ex is None or on_auth_path(run, ex)
+
+
+# At most this many off-path failures are listed; the trace holds the rest.
+CONTEXT_LIMIT = 10
+
+
+def _context(ev: SiteEvidence) -> list[str]:
+    """Failures off the auth path, once per request, with the runs that saw them."""
+    seen: dict[tuple[str, str, str], list[str]] = {}
+    for run in _judging_runs(ev):
+        for ex in off_path_failures(run):
+            seen.setdefault((ex.method, ex.url, status_text(ex)), []).append(run.label)
+    lines = [
+        f"{method} {address} got {status} in {', '.join(dict.fromkeys(labels))}: not part of the login, "
+        "so not a cause"
+        for (method, address, status), labels in seen.items()
+    ]
+    if len(lines) > CONTEXT_LIMIT:
+        lines = [
+            *lines[:CONTEXT_LIMIT],
+            f"and {len(lines) - CONTEXT_LIMIT} more requests off the login's path",
+        ]
+    return lines
 
 
 def _rank(findings: Iterable[Finding]) -> list[tuple[CauseId, float, list[Finding]]]:
@@ -152,9 +184,10 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
     engines_failing, engines_passing = _engines(ev)
     engine_specific = bool(engines_failing and engines_passing)
     failing = _failing_run_ids(ev)
-    competing = [f for f in findings if _competes(f, failing)]
+    competing = [f for f in findings if _competes(f, failing, ev)]
     ordered = sorted(findings, key=lambda f: (f not in competing, -f.confidence))
     limited = [f for f in findings if f.check in ENGINE_LIMITATION_CHECKS]
+    context = _context(ev)
 
     def contributing(exclude: CauseId | None) -> list[CauseId]:
         causes: list[CauseId] = []
@@ -181,6 +214,7 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
             engines_passing=engines_passing,
             engine_specific=engine_specific,
             next_step=next_step,
+            context=context,
         )
 
     if not failing:

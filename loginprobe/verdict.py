@@ -92,3 +92,5 @@ class Verdict(Model):
     engines_passing: list[Engine] = Field(default_factory=list)
     engine_specific: bool = False  # the failure shows in some engines only
     next_step: str = ""
+    # Failures off the auth path (a CDN font that did not resolve): listed for the reader, never a cause.
+    context: list[str] = Field(default_factory=list)

@@ -122,6 +122,7 @@ def make_exchange(
     failure: str | None = None,
     body: str | None = None,
     is_navigation: bool = True,
+    resource_type: str | None = None,
 ) -> Exchange:
     """One request/response as the recorder writes it; `date` sets both Date and server_date."""
     req: list[Header] = [("Accept", "text/html")]
@@ -145,7 +146,7 @@ def make_exchange(
         id=id,
         method=method,
         url=url,
-        resource_type="document" if is_navigation else "fetch",
+        resource_type=resource_type or ("document" if is_navigation else "fetch"),
         is_navigation=is_navigation,
         request_headers=req,
         status=status,
