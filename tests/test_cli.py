@@ -47,13 +47,13 @@ CASES: dict[str, tuple[str | None, list[str], str]] = {
         'password_env = "LOGINPROBE_TEST_UNSET_PASSWORD"\n',
         [],
         "invalid setting sites.0.credentials: password_env names the environment variable "
-        "'LOGINPROBE_TEST_UNSET_PASSWORD', which is not set",
+        "'LOGINPROBE_TEST_UNSET_PASSWORD', which is not set (nor in .env)",
     ),
     "missing-password-env-flag": (
         None,
         ["--url", "http://127.0.0.1/", "--password-env", "LOGINPROBE_TEST_UNSET_PASSWORD"],
         "invalid setting sites.0.credentials: password_env names the environment variable "
-        "'LOGINPROBE_TEST_UNSET_PASSWORD', which is not set",
+        "'LOGINPROBE_TEST_UNSET_PASSWORD', which is not set (nor in .env)",
     ),
     "bad-browser": (
         None,
