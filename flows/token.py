@@ -9,14 +9,27 @@ from playwright.sync_api import Page
 
 from loginprobe.config.settings import Site
 from loginprobe.evidence import origin_of
-from loginprobe.flows.base import FlowFailed, register
+from loginprobe.flows.base import FlowFailed, register, run_timeout_ms
+from loginprobe.flows.challenges import cancel_unanswerable_challenges
 
-_FETCH = """async ({url, headers}) => {
+# `page.evaluate` has no timeout of its own, so the page bounds its own fetch (headers and body) by
+# the run's timeout: whatever the server or the browser does, the promise settles.
+_FETCH = """async ({url, headers, timeoutMs}) => {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(
+    `no answer within ${timeoutMs / 1000} s`, 'TimeoutError')), timeoutMs);
   try {
-    const response = await fetch(url, {headers, credentials: 'include'});
+    const response = await fetch(url, {headers, credentials: 'include', signal: controller.signal});
+    try {
+      await response.arrayBuffer();  // the whole answer, so the request is finished, not pending
+    } catch (error) {
+      return {status: response.status, error: String(error)};
+    }
     return {status: response.status};
   } catch (error) {
     return {status: null, error: String(error)};
+  } finally {
+    clearTimeout(timer);
   }
 }"""
 
@@ -43,7 +56,10 @@ def call_protected(page: Page, site: Site, secret: str | None, default_name: str
             url = _with_query(url, name, secret)
         else:
             headers[name] = f"{scheme} {secret}" if scheme else secret
-    result = page.evaluate(_FETCH, {"url": url, "headers": headers})
+    # No http_credentials in these contexts: a Basic/Digest challenge to this fetch has nobody to
+    # answer it, and Chromium would hold the request forever (see flows/challenges.py).
+    cancel_unanswerable_challenges(page, [site.target])
+    result = page.evaluate(_FETCH, {"url": url, "headers": headers, "timeoutMs": run_timeout_ms()})
     if result.get("status") is None:
         raise FlowFailed(f"fetch({site.target}) failed in the page: {result.get('error')}")
 
