@@ -131,7 +131,8 @@ class Step(Strict):
         if self.value_env is not None and self.secret is None:
             value = os.environ.get(self.value_env)
             if value is None:
-                raise ValueError(f"value_env names the environment variable {self.value_env!r}, which is not set")
+                name = self.value_env
+                raise ValueError(f"value_env names the environment variable {name!r}, which is not set")
             object.__setattr__(self, "secret", SecretStr(value))
         return self
 
@@ -233,7 +234,8 @@ class Site(Strict):
         missing = [s for s in extra if s.get_secret_value() not in known]
         if missing:
             merged = [*self.credentials.extra_secrets, *missing]
-            object.__setattr__(self, "credentials", self.credentials.model_copy(update={"extra_secrets": merged}))
+            credentials = self.credentials.model_copy(update={"extra_secrets": merged})
+            object.__setattr__(self, "credentials", credentials)
         return self
 
     @property

@@ -9,6 +9,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from loginprobe.config.settings import Site
 from loginprobe.evidence import same_resource
 from loginprobe.flows.base import FlowFailed, register, run_timeout_ms
+from loginprobe.flows.steps import after_login
 
 QUICK_FORM_WAIT_MS = 1_500
 
@@ -115,4 +116,5 @@ def fill_login_form(
 def form_login(page: Page, site: Site) -> None:
     """Open the login page, fill the HTML form and submit; the session stays in the context."""
     page.goto(site.url)
-    fill_login_form(page, site)
+    if fill_login_form(page, site):
+        after_login(page, site)  # a "stay signed in?" or configured step after the password

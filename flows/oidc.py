@@ -3,31 +3,40 @@ provider (another origin), the user signs in there, and the redirect chain bring
 
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from loginprobe.config.settings import Site
 from loginprobe.evidence import origin_of
-from loginprobe.flows.base import FlowFailed, register, run_timeout_ms
-from loginprobe.flows.form import fill_login_form
+from loginprobe.flows.base import FlowFailed, register
+from loginprobe.flows.form import QUICK_FORM_WAIT_MS, fill_login_form
+from loginprobe.flows.steps import Deadline, StepLog, follow_until
 
 
 @register("oidc")
 def oidc_login(page: Page, site: Site) -> None:
-    """Start at the app, sign in on the identity provider's form, follow the redirects back."""
+    """Start at the app, sign in on the identity provider's form, go through its interaction steps
+    (consent, "continue"), follow the redirects back."""
     app_origin = origin_of(site.target)
+    deadline = Deadline()
     page.goto(site.url)
-    filled = fill_login_form(page, site)
+    filled = fill_login_form(page, site, timeout_ms=deadline.remaining_ms())
     if origin_of(page.url) == app_origin:
         return  # back home already (or signed in before: the app never sent us away)
-    if not filled:
-        raise FlowFailed(f"the identity provider at {origin_of(page.url)} showed no login form")
+
+    def back_home(url: str) -> bool:
+        return origin_of(url) == app_origin
+
+    def sign_in(p: Page) -> bool:  # a login form that appears only after a step (an account chooser)
+        return fill_login_form(p, site, timeout_ms=min(deadline.remaining_ms(), QUICK_FORM_WAIT_MS))
+
+    log = StepLog(form_filled=filled)
     try:
-        page.wait_for_url(re.compile("^" + re.escape(app_origin)), timeout=run_timeout_ms())
-    except PlaywrightTimeout:
+        follow_until(
+            page, site, back_home, deadline, detect=lambda p: not back_home(p.url), fill_form=sign_in, log=log
+        )
+    except FlowFailed as exc:
+        shown = "" if log.form_filled else f" (it showed no login form at {origin_of(page.url)})"
         raise FlowFailed(
-            f"the identity provider never redirected back to {app_origin} (stuck on {page.url})"
+            f"the identity provider never redirected back to {app_origin}{shown}: {exc}"
         ) from None
     page.wait_for_load_state("load")
