@@ -8,9 +8,7 @@ in one lane becomes a `SkippedRun` with its reason and never touches the other l
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -19,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from loginprobe.config.settings import Settings, Site
@@ -34,7 +32,7 @@ from loginprobe.evidence import (
     RunEvidence,
     SkippedRun,
 )
-from loginprobe.flows import profiles
+from loginprobe.flows import profiles, watchdog
 from loginprobe.flows.base import flow_for
 from loginprobe.flows.browsers import discover
 from loginprobe.flows.engines import LaunchRecipe
@@ -198,29 +196,60 @@ class Runner:
             if not spec.shares_browser and spec.ablation is None and not profiles.exists(root):
                 self._first_visits[spec.engine] = self._first_visits.get(spec.engine, 0) + 1
         lanes = self._lanes(specs)
+        # The processes this batch starts (one driver per lane, its browsers) and the watchdog over
+        # its runs; the batch as a whole ends by its ceiling, computed from the plan.
+        self.processes = watchdog.Processes()
+        self.expired = threading.Event()
+        self.ceiling_s = watchdog.ceiling(
+            [len(lane.specs) for lane in lanes], self.settings.workers, self.settings.timeout
+        )
         pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="lane")
         futures: list[Future[list[RunResult]]] = [pool.submit(self._run_lane, lane) for lane in lanes]
         try:
-            wait(futures)
+            _, pending = wait(futures, timeout=self.ceiling_s)
+            if pending:
+                # Past the ceiling: every browser goes, the lanes record what they had; lanes still
+                # stuck after a grace lose their drivers too.
+                self.expired.set()
+                self.processes.kill_all_browsers()
+                _, pending = wait(futures, timeout=watchdog.KILL_GRACE_S)
+                if pending:
+                    self.processes.kill_all()
+                    wait(futures, timeout=watchdog.KILL_GRACE_S)
         except KeyboardInterrupt:
             self.stop.set()
-            _close_browsers()
+            _close_browsers(self.processes)
             try:
                 wait(futures, timeout=STOP_GRACE_S)
             except KeyboardInterrupt:
                 pass  # a second Ctrl-C: stop waiting and report what is finished
         finally:
             # Lanes that have not started are cancelled; a lane still stuck after the grace period is
-            # left behind (its driver was told to close its browser) rather than holding up the report.
+            # left behind (its browsers were killed) rather than holding up the report.
             pool.shutdown(wait=False, cancel_futures=True)
-        for future in futures:
-            if not future.done() or future.cancelled():
-                continue
-            if self.stop.is_set() and future.exception() is not None:
+            self.processes.close()
+        for lane, future in zip(lanes, futures, strict=True):
+            if self.stop.is_set() and (not future.done() or future.cancelled() or future.exception()):
                 continue  # a lane torn down by Ctrl-C; its specs are reported missing
-            for result in future.result():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                lane_results = future.result()
+            else:  # the ceiling passed with this lane stuck (or it failed after its browsers went)
+                lane_results = []
+            done = {result.spec.run_id for result in lane_results}
+            lane_results += [
+                self._skip(spec, self._ceiling_reason(), True)
+                for spec in lane.specs
+                if spec.run_id not in done
+            ]
+            for result in lane_results:
                 results[result.spec.run_id] = result
         return [results[spec.run_id] for spec in specs if spec.run_id in results]
+
+    def _ceiling_reason(self) -> str:
+        return (
+            f"timed out: the check reached its ceiling of {self.ceiling_s:.0f} s before this run ended "
+            "(its browser was killed)"
+        )
 
     # -- lanes ------------------------------------------------------------------------------
     def _recipe(self, playwright: Playwright, engine: Engine) -> LaunchRecipe | None:
@@ -240,7 +269,7 @@ class Runner:
     def _run_lane(self, lane: _Lane) -> list[RunResult]:
         out: list[RunResult] = []
         try:
-            with sync_playwright() as playwright:
+            with self.processes.playwright() as (playwright, driver):
                 recipe = self._recipe(playwright, lane.engine)
                 if recipe is None:
                     reason = self.engines[lane.engine].reason or f"{lane.engine} is not available"
@@ -253,9 +282,13 @@ class Runner:
                     if self.stop.is_set():
                         out.append(self._interrupted(spec, "interrupted before this run started"))
                         continue
+                    if self.expired.is_set():
+                        out.append(self._skip(spec, self._ceiling_reason(), True))
+                        continue
                     if spec.shares_browser and (browser is None or not browser.is_connected()):
                         try:
-                            browser = self._launch(playwright, recipe)
+                            with self.processes.watch(driver, watchdog.LANE_START_S, f"{lane.engine} launch"):
+                                browser = self._launch(playwright, recipe)
                         except BrowserUnavailable as exc:  # --connect: server unreachable, other version
                             out.append(self._skip(spec, str(exc), True))
                             browser = None
@@ -270,7 +303,7 @@ class Runner:
                         out.append(self._interrupted(spec, "interrupted before this run started"))
                         continue
                     self.progress(spec, "start", None)
-                    result = self._guarded(playwright, recipe, spec, browser)
+                    result = self._guarded(playwright, recipe, spec, browser, driver)
                     self.progress(spec, "done" if result.evidence else "skipped", result)
                     out.append(result)
                 if browser is not None:
@@ -280,6 +313,8 @@ class Runner:
             out.extend(
                 self._interrupted(spec, "interrupted (the browser was closed)")
                 if self.stop.is_set()  # a terminal's Ctrl-C also reaches the driver, which then exits
+                else self._skip(spec, self._ceiling_reason(), True)
+                if self.expired.is_set()
                 else self._skip(spec, f"Playwright driver failed: {first_line(exc)}", True)
                 for spec in lane.specs
                 if spec.run_id not in done
@@ -305,6 +340,34 @@ class Runner:
         return browser_type.launch(headless=self.settings.headless, **options)  # type: ignore[no-any-return]
 
     def _guarded(
+        self,
+        playwright: Playwright,
+        recipe: LaunchRecipe,
+        spec: RunSpec,
+        browser: Browser | None,
+        driver: watchdog.Driver | None = None,
+    ) -> RunResult:
+        """One run, under the watchdog: past its budget its browser is killed and it is recorded as
+        timed out, with whatever evidence it still returned."""
+        budget = watchdog.run_budget(self.settings.timeout)
+        if driver is None:
+            return self._attempt(playwright, recipe, spec, browser)
+        with self.processes.watch(driver, budget, spec.run_id) as watch:
+            result = self._attempt(playwright, recipe, spec, browser)
+        if not watch.fired or result.interrupted:
+            return result
+        reason = (
+            f"timed out: the run did not end within {budget:g} s (its timeout of {self.settings.timeout:g} s "
+            "plus a grace); loginprobe killed its browser"
+        )
+        if result.evidence is not None:
+            outcome = result.evidence.outcome
+            update = {"success": False, "reason": f"{reason} ({outcome.reason})"}
+            timed_out = outcome.model_copy(update=update)
+            return RunResult(spec, evidence=result.evidence.model_copy(update={"outcome": timed_out}))
+        return self._skip(spec, reason, True)
+
+    def _attempt(
         self, playwright: Playwright, recipe: LaunchRecipe, spec: RunSpec, browser: Browser | None
     ) -> RunResult:
         try:
@@ -568,32 +631,14 @@ def _close_quietly(browser: Browser) -> None:
         pass  # the browser is already gone; nothing left to release
 
 
-def _close_browsers() -> None:
-    """Ask this process's Playwright drivers to close their browsers, from any thread.
+def _close_browsers(processes: watchdog.Processes) -> None:
+    """Kill the browsers of every lane, from any thread (Ctrl-C).
 
     The sync API is bound to each lane's thread, so the main thread cannot call `browser.close()`.
-    A driver closes every browser it launched on SIGTERM (and exits on SIGINT, which is what a
-    terminal's Ctrl-C sends the whole process group); the lanes' pending calls then fail at once.
-    Drivers are found as our child processes running `run-driver` (Linux /proc); elsewhere, lanes
-    stop at their next step or timeout.
+    The browsers are killed through the driver processes loginprobe started (psutil, every
+    platform); each lane's pending call then fails at once and the lane reports its runs.
     """
-    me = str(os.getpid())
-    try:
-        entries = [e for e in os.scandir("/proc") if e.name.isdigit()]
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            with open(f"{entry.path}/stat", encoding="utf-8", errors="replace") as handle:
-                parent = handle.read().rsplit(")", 1)[1].split()[1]  # the command may hold ")"
-            if parent != me:
-                continue
-            with open(f"{entry.path}/cmdline", "rb") as handle:
-                if b"run-driver" not in handle.read():
-                    continue
-            os.kill(int(entry.name), signal.SIGTERM)
-        except (OSError, IndexError, ValueError):
-            continue  # the process ended while we looked, or is not ours to signal
+    processes.kill_all_browsers()
 
 
 class _NotPossible(Exception):
