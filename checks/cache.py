@@ -9,7 +9,9 @@ from email.utils import parsedate_to_datetime
 from loginprobe.checks.common import (
     ablations_of,
     auth_path,
+    before,
     cache_directives,
+    effective_status,
     failing_runs,
     fmt_duration,
     fmt_time,
@@ -22,12 +24,14 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, same_resource
-from loginprobe.verdict import HYGIENE, Finding
+from loginprobe.verdict import HYGIENE, STATED, Finding
 
 # Response headers shared caches and CDNs add on a hit (Varnish, Squid, Fastly, CloudFront, Cloudflare,
 # Akamai, nginx `add_header X-Cache-Status $upstream_cache_status`).
 HIT_HEADERS = ("x-cache", "x-cache-status", "cf-cache-status", "x-proxy-cache", "x-cache-lookup", "cdn-cache")
 HIT_VALUE = re.compile(r"\bHIT\b|\bSTALE\b|\bREVALIDATED\b|\bUPDATING\b", re.IGNORECASE)
+# A redacted value in an artifact (loginprobe.secrets.fingerprint): the same secret, the same mark.
+SECRET_MARK = re.compile(r"‹secret:[0-9a-f]{8}›")
 # Date has one-second resolution and responses take a moment: more than this is a replay.
 REPLAY_LAG_S = 5.0
 SERVED_FROM = {
@@ -106,6 +110,9 @@ def _shared_cache_hit(ex: Exchange) -> str | None:
         value = ex.header(name)
         if value and HIT_VALUE.search(value):
             return f"{name} {value}"
+    varnish = ex.header("x-varnish")
+    if varnish and len(varnish.split()) >= 2:  # Varnish names the request and the stored object on a hit
+        return f"X-Varnish {varnish}"
     age = ex.header("age")
     if age is not None and age.strip().isdigit() and int(age) > 0:
         via = ex.header("via")
@@ -305,3 +312,63 @@ def cacheable_unauthorized(ev: SiteEvidence) -> Iterator[Finding]:
                 run,
                 ex,
             )
+
+
+def _carried_into(run: RunEvidence, doc: Exchange, protected: Exchange) -> str | None:
+    """The mark of a credential that `doc`'s body held and the protected request then sent."""
+    sent = set(SECRET_MARK.findall(" ".join(value for _, value in protected.request_headers)))
+    sent.update(SECRET_MARK.findall(protected.url))
+    if protected.authorization is not None:
+        sent.add(protected.authorization.fingerprint)
+    held = set(SECRET_MARK.findall(doc.body_excerpt or ""))
+    held.update(j.fingerprint for j in run.jwts if j.exchange_id == doc.id)
+    common = sorted(sent & held)
+    return common[0] if common else None
+
+
+def _origin_forbids(ex: Exchange) -> str | None:
+    """The origin's own words against shared caching (`no-store`, `private`), kept on a replayed copy."""
+    directives = cache_directives(ex.response_headers)
+    found = [name for name in ("no-store", "private", "no-cache") if name in directives]
+    return ", ".join(found) or None
+
+
+@check(cause="stale-cache")
+def cached_credential_document(ev: SiteEvidence) -> Iterator[Finding]:
+    """The credential the refused request sent came from a document that a cache replayed."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or effective_status(ex) not in (401, 403):
+            continue
+        for doc in reversed(before(run, ex)):
+            if doc.status is None or not 200 <= doc.status < 300 or same_resource(doc.url, ex.url):
+                continue
+            confidence, signals = cache_evidence(run, doc)
+            carried = _carried_into(run, doc, ex)
+            if not signals or carried is None:
+                continue
+            forbids = _origin_forbids(doc)
+            shared = _shared_cache_hit(doc)
+            if shared and forbids:
+                # The strongest sign there is: the origin said not to store it, and a copy came anyway.
+                confidence = max(confidence, STATED)
+                signals.append(f"although the origin marked it `{forbids}`")
+            no_cache = ablations_of(ev, run).get("no-cache")
+            confirmed = ""
+            if no_cache is not None and no_cache.outcome.success:
+                confidence = min(1.0, confidence + 0.04)
+                confirmed = f"; the same profile without its cache ({no_cache.label}) signed in"
+            where_kept = "the shared cache" if shared else "the browser's cache"
+            yield make_finding(
+                confidence,
+                f"{where(run, ex)} got {status_text(ex)} with a credential ({carried}) that the page read "
+                f"from {where(run, doc)}, whose {doc.status} {' and '.join(signals)} "
+                f"({_cache_headers(doc)}){confirmed}.",
+                f"Purge {doc.url} from {where_kept} and stop caching documents that hold tokens or keys: "
+                "`Cache-Control: no-store` on them"
+                + (", and a shared-cache rule that passes them (or keys on the session)" if shared else "")
+                + "; clear this site's data in the returning browser.",
+                run,
+                doc,
+            )
+            break

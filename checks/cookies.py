@@ -27,10 +27,12 @@ from loginprobe.checks.registry import check
 from loginprobe.evidence import CookieRecord, Exchange, RunEvidence, SetCookie, SiteEvidence
 from loginprobe.verdict import (
     DIFFERENTIAL,
+    DIRECT,
     HEURISTIC,
     HEURISTIC_WEAK,
     INFERRED,
     INFERRED_STRONG,
+    INFERRED_WEAK,
     STATED,
     Finding,
 )
@@ -109,8 +111,12 @@ def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
         if not stale and not duplicates:
             continue
         ablations = ablations_of(ev, run)
+        if cookies_exonerated(ablations) is not None:
+            continue
         no_cookies = ablations.get("no-cookies")
         confirmed = no_cookies is not None and no_cookies.outcome.success
+        relogin = ablations.get("relogin")
+        healed_by_login = relogin is not None and relogin.outcome.success
         fresh_ok = any(r.engine == run.engine and r.mode == "fresh" for r in passing_runs(ev))
         parts = []
         if duplicates:
@@ -134,17 +140,24 @@ def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
                 )
         if not parts:
             continue
-        if confirmed:
-            confidence = 0.95
-        elif duplicates:
-            confidence = 0.85
+        # Removing the cookies forces a new login, and a new login refreshes everything a login
+        # refreshes (tokens, documents a cache keys on the session): it confirms less than it seems,
+        # so it stays below direct evidence of a cache (see cached_credential_document).
+        if confirmed and duplicates:
+            confidence = DIRECT
+        elif confirmed or duplicates:
+            confidence = INFERRED_STRONG
+        elif healed_by_login:
+            confidence = INFERRED_WEAK
         else:
-            confidence = 0.7 if fresh_ok else 0.6
+            confidence = DIFFERENTIAL if fresh_ok else HEURISTIC
         fix = (
             f"; without the profile's cookies ({no_cookies.label}) the login worked"
             if confirmed and no_cookies
             else ""
         )
+        if healed_by_login and relogin is not None:
+            fix += f"; signing in again in the same profile ({relogin.label}) fixed it"
         yield make_finding(
             confidence,
             f"{where(run, target)} {' and '.join(parts)}; the protected request got {status_text(ex)}{fix}.",
@@ -165,6 +178,8 @@ def no_cookies_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
         source = source_run(ev, ablated)
         if source is None or source.outcome.success:
             continue
+        if cookies_exonerated(ablations_of(ev, source)) is not None:
+            continue
         only = ablations_of(ev, source).get("only-cookies")
         also = (
             f"; a fresh context given only those cookies ({only.label}) failed too"
@@ -183,6 +198,16 @@ def no_cookies_ablation_fixes(ev: SiteEvidence) -> Iterator[Finding]:
             source,
             protected_exchange(source),
         )
+
+
+def cookies_exonerated(ablations: dict[str, RunEvidence]) -> str | None:
+    """Why the returning browser's cookies are not at fault: a differential run that kept exactly
+    those cookies signed in (the profile without its cache, or a fresh context given only them)."""
+    for name in ("no-cache", "only-cookies"):
+        run = ablations.get(name)
+        if run is not None and run.outcome.success:
+            return f"{run.label}, which kept the same cookies, signed in"
+    return None
 
 
 def _infer_not_stored(sc: SetCookie, url: str) -> str | None:

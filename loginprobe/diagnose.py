@@ -178,6 +178,23 @@ def _engines(ev: SiteEvidence) -> tuple[list[Engine], list[Engine]]:
     return sorted(failing), sorted(seen - failing)
 
 
+def _signing_in_again(ev: SiteEvidence) -> str | None:
+    """Does signing in again fix the returning visits that failed? Read from each one's own login (a
+    visit the site asked to sign in) or its "relogin" differential run."""
+    said = []
+    for run in _judging_runs(ev):
+        if not run.returning_visit or run.outcome.success:
+            continue
+        if run.login_ran:
+            said.append(f"no in {run.label}: the site asked it to sign in, and it still failed")
+            continue
+        relogin = next((r for r in ev.runs if r.ablation == "relogin" and source_run(ev, r) is run), None)
+        if relogin is not None:
+            healed = "yes" if relogin.outcome.success else "no"
+            said.append(f"{healed} in {run.engine} ({relogin.label} {relogin.outcome.reason})")
+    return "Does signing in again fix it? " + "; ".join(said) + "." if said else None
+
+
 def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
     """One verdict for a site: the primary cause, contributing causes, and what to do next."""
     findings = run_checks(ev, raise_errors=raise_errors)
@@ -215,6 +232,7 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
             engine_specific=engine_specific,
             next_step=next_step,
             context=context,
+            signing_in_again=_signing_in_again(ev),
         )
 
     if not failing:

@@ -94,3 +94,5 @@ class Verdict(Model):
     next_step: str = ""
     # Failures off the auth path (a CDN font that did not resolve): listed for the reader, never a cause.
     context: list[str] = Field(default_factory=list)
+    # Whether signing in again fixes a failing returning visit (the user's workaround), per engine.
+    signing_in_again: str | None = None

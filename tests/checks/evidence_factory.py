@@ -189,6 +189,8 @@ def make_run(
     unanswerable_schemes: Sequence[str] = (),
     started_at: datetime = T0 - timedelta(seconds=2),
     run_id: str | None = None,
+    returning_visit: bool = False,
+    login_ran: bool = True,
     **expectations: Any,
 ) -> RunEvidence:
     """One run; the protected exchange defaults to the last one, success to its status being 2xx."""
@@ -253,6 +255,8 @@ def make_run(
         ),
         engine_notes=list(engine_notes),
         unanswerable_schemes=list(unanswerable_schemes),
+        returning_visit=returning_visit,
+        login_ran=login_ran,
     )
 
 

@@ -176,7 +176,8 @@ def test_session_lost_by_the_server_is_stale_cookie() -> None:
     )
     verdict = verdict_of(ev)
     assert verdict.primary == "stale-cookie"
-    assert verdict.confidence == 0.95
+    # Removing the cookies forced a new login, which refreshes more than cookies: one inference.
+    assert verdict.confidence == 0.85
     assert f"sent `session` ({OLD_SESSION}, Path=/) unchanged from before the run" in verdict.summary
 
 
