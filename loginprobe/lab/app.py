@@ -21,8 +21,10 @@ from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from loginprobe.lab.returning import RULES as RETURNING_RULES
+from loginprobe.lab.returning import ReturningApps
 from loginprobe.lab.state import API_AUDIENCE, SESSION_COOKIE, SESSION_LIFETIME_S, LabState
-from loginprobe.lab.wsgi import esc, login_form, page
+from loginprobe.lab.wsgi import COOKIE_CHALLENGE, challenge, esc, json_response, login_form, page, safe_next
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
 BASIC_REALM = "lab-basic"
 DIGEST_REALM = "lab-digest"
 NONCE_LIFETIME_S = 300
-COOKIE_CHALLENGE = 'Cookie realm="lab" form-action="/login"'
 OIDC_TX_COOKIE = "oidc_tx"
 
 URLS = Map(
@@ -54,6 +55,7 @@ URLS = Map(
         Rule("/sw-app/login", endpoint="sw_login"),
         Rule("/sw-app/sw.js", endpoint="sw_script"),
         Rule("/sw-app/data", endpoint="sw_data"),
+        *RETURNING_RULES,
     ]
 )
 
@@ -65,19 +67,23 @@ INDEX = """<ul>
 <li><a href="/basic/">HTTP Basic area</a> · <a href="/digest/">HTTP Digest area</a></li>
 <li><a href="/app">App page</a> (calls the API with fetch) · <a href="/apikey/data">API key data</a></li>
 <li><a href="/sw-app/login">Offline-ready area</a> (service worker)</li>
+<li>Apps a returning user opens: <a href="/dashboard">dashboard</a> · <a href="/portal/">portal</a>
+ (token document) · <a href="/rp/">relying party</a> (OpenID Connect) · <a href="/console/">console</a>
+ (API key from its config)</li>
 </ul>"""
 
-SPA_LOGIN = """<form id="login" hidden>
+SPA_LOGIN = """<p id="stored" hidden><a href="/spa/">Continue to the app</a> with your stored sign-in, or
+sign in again below.</p>
+<form id="login">
 <label>Username <input type="text" name="username" autocomplete="username"></label>
 <label>Password <input type="password" name="password" autocomplete="current-password"></label>
 <button type="submit">Sign in</button></form>
 <p id="status" role="status"></p>
 <script>
-// A returning user keeps the token in localStorage and goes straight to the app.
+// Like most login pages, this one shows the form to a user who is signed in already (a returning user
+// opens the app itself, /spa/, which reads the stored token): signing in again replaces the token.
 if (localStorage.getItem("access_token")) {
-  location.replace("/spa/");
-} else {
-  document.getElementById("login").hidden = false;
+  document.getElementById("stored").hidden = false;
 }
 document.getElementById("login").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -111,7 +117,9 @@ SPA_HOME = """<p id="me" role="status">Loading…</p>
     const me = await response.json();
     shown.textContent = "Signed in as " + me.sub;
   } else {
-    shown.textContent = "The API refused the stored token (" + response.status + ")";
+    // As many SPAs do, it shows the API's refusal and a link to sign in, not the form itself.
+    shown.innerHTML = "The API refused the stored token (" + response.status + "). "
+      + "<a href='/spa/login'>Sign in again</a>";
   }
 })();
 </script>"""
@@ -137,26 +145,6 @@ SW_HOME = """<p id="data" role="status">Loading…</p>
 </script>"""
 
 
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def challenge(scheme: str, **params: str) -> str:
-    """`Scheme realm="…", key="…"` (RFC 9110 §11.6.1 auth-params, always quoted)."""
-    return scheme + " " + ", ".join(f"{key}={_quote(value)}" for key, value in params.items())
-
-
-def _json(data: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
-    return Response(json.dumps(data), status=status, mimetype="application/json", headers=list(headers))
-
-
-def _safe_next(value: str | None) -> str:
-    """Only same-site relative paths: never an open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/account"
-
-
 def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
@@ -168,7 +156,8 @@ class LabApp:
         self.lab = lab
         self._nonces: dict[str, float] = {}  # Digest nonce -> issued at (server clock)
         self._opaque = secrets.token_hex(8)
-        self._oidc_transactions: dict[str, str] = {}  # state -> nonce
+        self.returning = ReturningApps(lab)
+        self._oidc_transactions: dict[str, tuple[str, str]] = {}  # state -> (nonce, where to go next)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -179,7 +168,8 @@ class LabApp:
         adapter = URLS.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()
-            handler: Callable[..., Response] = getattr(self, f"on_{endpoint}")
+            owner = self if hasattr(self, f"on_{endpoint}") else self.returning
+            handler: Callable[..., Response] = getattr(owner, f"on_{endpoint}")
             response = handler(request, **args)
         except HTTPException as exc:
             response = exc.get_response(request.environ)  # type: ignore[assignment]
@@ -213,11 +203,11 @@ class LabApp:
         response.headers["Location"] = location
         return response
 
-    def _set_session(self, response: Response, username: str) -> None:
+    def _set_session(self, response: Response, username: str, access_token_exp: float | None = None) -> None:
         switches = self.lab.switches
         response.set_cookie(
             SESSION_COOKIE,
-            self.lab.new_session(username),
+            self.lab.new_session(username, access_token_exp),
             max_age=SESSION_LIFETIME_S,
             path=switches.session_cookie_path,
             domain=switches.session_cookie_domain,
@@ -240,7 +230,7 @@ class LabApp:
         return page("Lab app", "<p>A page of the app. Its scripts call the API with fetch().</p>")
 
     def on_login(self, request: Request) -> Response:
-        next_url = _safe_next(request.values.get("next"))
+        next_url = safe_next(request.values.get("next"))
         if request.method == "GET":
             if self.lab.switches.login_redirect_if_cookie and SESSION_COOKIE in request.cookies:
                 # The "already signed in" shortcut: trusts the cookie's presence, not its validity.
@@ -316,10 +306,10 @@ class LabApp:
             data = {}
         if not self.lab.check_password(data.get("username"), data.get("password")):
             body = {"error": "invalid_credentials", "error_description": "the username or password is wrong"}
-            return _json(body, 401, [("Cache-Control", "no-store")])
+            return json_response(body, 401, [("Cache-Control", "no-store")])
         ttl = self.lab.switches.jwt_ttl_s
         token = self.lab.mint_jwt(ttl_s=ttl)
-        return _json(
+        return json_response(
             {"access_token": token, "token_type": "Bearer", "expires_in": ttl},
             headers=[("Cache-Control", "no-store")],
         )
@@ -330,13 +320,15 @@ class LabApp:
             params |= {"error": error, "error_description": description}
         params |= extra
         body = {"error": error or "unauthorized", "error_description": description}
-        response = _json(body, status, [("WWW-Authenticate", challenge("Bearer", **params))])
+        response = json_response(body, status, [("WWW-Authenticate", challenge("Bearer", **params))])
         return response
 
     def _token_problem(self, claims: dict[str, Any]) -> str | None:
         """Why a correctly signed token is not valid now (by the server clock), or None."""
         now = self.lab.now()
         stamp = lambda value: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(value)))  # noqa: E731
+        if self.lab.token_revoked(claims):
+            return "the access token was revoked"
         if "exp" in claims and float(claims["exp"]) <= now:
             return f"the access token expired at {stamp(claims['exp'])}"
         if "nbf" in claims and float(claims["nbf"]) > now + 5:
@@ -382,7 +374,7 @@ class LabApp:
                 )
             )
         me = {"sub": claims.get("sub"), "roles": roles, "scope": claims.get("scope")}
-        return self._protected(_json(me))
+        return self._protected(json_response(me))
 
     def on_spa_login(self, request: Request) -> Response:
         return page("Sign in to the app", SPA_LOGIN)
@@ -471,20 +463,23 @@ class LabApp:
             name = switches.api_key_header_name
             given, where = request.headers.get(name), f"the header {name}"
         problem = None
+        accepted = self.lab.accepted_api_key()
         if not given:
             problem = f"no API key in {where}"
-        elif not hmac.compare_digest(given.encode(), self.lab.api_key.encode()):
+        elif hmac.compare_digest(given.encode(), accepted.encode()):
+            problem = "the API key was revoked" if switches.api_key_revoked else None
+        elif switches.api_key_rotated and hmac.compare_digest(given.encode(), self.lab.api_key.encode()):
+            problem = "the API key was revoked"  # replaced by a new key
+        else:
             problem = "unknown API key"
-        elif switches.api_key_revoked:
-            problem = "the API key was revoked"
         flapped = problem is None and self.lab.flaps("/apikey/data")
         if flapped:
             problem = "unknown API key"
         if problem is None:
-            return self._protected(_json({"items": ["alpha", "beta"], "owner": self.lab.username}))
+            return self._protected(json_response({"items": ["alpha", "beta"], "owner": self.lab.username}))
         body = {"error": "invalid_key", "error_description": problem}
         header = challenge("ApiKey", realm="lab", error="invalid_key", error_description=problem)
-        return self._protected(_json(body, 401, [("WWW-Authenticate", header)]), flapped=flapped)
+        return self._protected(json_response(body, 401, [("WWW-Authenticate", header)]), flapped=flapped)
 
     # -- OpenID Connect client -------------------------------------------------------------------
 
@@ -494,7 +489,7 @@ class LabApp:
 
     def on_oidc_start(self, request: Request) -> Response:
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        self._oidc_transactions[state] = nonce
+        self._oidc_transactions[state] = (nonce, safe_next(request.args.get("next")))
         query = urllib.parse.urlencode(
             {
                 "response_type": "code",
@@ -548,7 +543,7 @@ class LabApp:
         state = request.args.get("state", "")
         if not state or state != request.cookies.get(OIDC_TX_COOKIE) or state not in self._oidc_transactions:
             return self._oidc_failure("the state parameter does not match this browser's sign-in")
-        nonce = self._oidc_transactions.pop(state)
+        nonce, next_url = self._oidc_transactions.pop(state)
         try:
             tokens = self._exchange_code(request.args.get("code", ""))
         except urllib.error.HTTPError as exc:
@@ -571,10 +566,12 @@ class LabApp:
             return self._oidc_failure("the id_token has expired")
         if claims.get("nonce") != nonce:
             return self._oidc_failure("the id_token's nonce does not match")
-        response = page("Signed in", "<p><a href='/account'>Continue</a></p>", status=302)
-        response.headers["Location"] = "/account"
+        response = page("Signed in", f"<p><a href='{esc(next_url)}'>Continue</a></p>", status=302)
+        response.headers["Location"] = next_url
         response.headers["Cache-Control"] = "no-store"
-        self._set_session(response, str(claims["sub"]))
+        # The relying party keeps the access token's expiry (from expires_in, RFC 6749 §5.1) in its session.
+        expires_in = float(tokens.get("expires_in") or 0)
+        self._set_session(response, str(claims["sub"]), access_token_exp=self.lab.now() + expires_in)
         response.delete_cookie(OIDC_TX_COOKIE, path="/oidc/", httponly=True, samesite="Lax")
         return response
 
@@ -600,6 +597,6 @@ class LabApp:
         user = self._session_user(request)
         flapped = user is not None and self.lab.flaps("/sw-app/data")
         if user is not None and not flapped:
-            return self._protected(_json({"user": user, "items": ["report.pdf", "notes.txt"]}))
-        response = _json({"error": "not signed in"}, 401, [("WWW-Authenticate", COOKIE_CHALLENGE)])
+            return self._protected(json_response({"user": user, "items": ["report.pdf", "notes.txt"]}))
+        response = json_response({"error": "not signed in"}, 401, [("WWW-Authenticate", COOKIE_CHALLENGE)])
         return self._protected(response, flapped=flapped)

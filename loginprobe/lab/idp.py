@@ -1,5 +1,9 @@
 """The lab's OpenID provider, on another origin and another site (http://localhost:<port>): discovery,
-an authorization endpoint with its own login form, and a token endpoint for the code exchange."""
+an authorization endpoint with its own login form, and a token endpoint for the code exchange.
+
+Like real identity providers, it keeps its own session (a cookie on its origin): a browser that signed
+in there before is sent straight back to the app with a new code, without seeing the form, so a
+relying party's new sign-in silently refreshes its tokens."""
 
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 CODE_LIFETIME_S = 60
+IDP_SESSION_COOKIE = "idp_session"
+IDP_SESSION_LIFETIME_S = 24 * 3600
 ID_TOKEN_LIFETIME_S = 300
 AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "state", "nonce", "scope")
 
@@ -58,6 +64,13 @@ class IdentityProvider:
     def __init__(self, lab: LabState) -> None:
         self.lab = lab
         self._codes: dict[str, _Grant] = {}
+        self._sessions: dict[str, tuple[str, float]] = {}  # IdP session id -> (user, expires)
+
+    def _session_user(self, request: Request) -> str | None:
+        entry = self._sessions.get(request.cookies.get(IDP_SESSION_COOKIE, ""))
+        if entry is None or entry[1] <= self.lab.now():
+            return None
+        return entry[0]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -98,6 +111,9 @@ class IdentityProvider:
             return page("Bad request", "<p>Unknown client or redirect_uri.</p>", status=400)
         if params["response_type"] != "code" or "openid" not in params["scope"].split():
             return self._back(params, {"error": "unsupported_response_type"})
+        signed_in = self._session_user(request)
+        if request.method == "GET" and signed_in is not None:
+            return self._back(params, {"code": self._grant(params, signed_in), "state": params["state"]})
         if request.method == "GET":
             return page("Lab identity provider: sign in", login_form("/authorize", hidden=params))
         username = request.form.get("username")
@@ -107,15 +123,21 @@ class IdentityProvider:
             response.headers["WWW-Authenticate"] = 'Cookie realm="lab-idp" form-action="/authorize"'
             response.headers["Cache-Control"] = "no-store"
             return response
+        response = self._back(params, {"code": self._grant(params, username or ""), "state": params["state"]})
+        sid = self.lab.record(secrets.token_urlsafe(18))
+        self._sessions[sid] = (username or "", self.lab.now() + IDP_SESSION_LIFETIME_S)
+        # Lax: sent on the top-level redirect from the app (another site) to /authorize.
+        response.set_cookie(
+            IDP_SESSION_COOKIE, sid, max_age=IDP_SESSION_LIFETIME_S, httponly=True, samesite="Lax"
+        )
+        return response
+
+    def _grant(self, params: dict[str, str], username: str) -> str:
         code = secrets.token_urlsafe(24)
         self._codes[code] = _Grant(
-            params["client_id"],
-            params["redirect_uri"],
-            params["nonce"] or None,
-            username or "",
-            self.lab.now(),
+            params["client_id"], params["redirect_uri"], params["nonce"] or None, username, self.lab.now()
         )
-        return self._back(params, {"code": code, "state": params["state"]})
+        return code
 
     def _back(self, params: dict[str, str], result: dict[str, str]) -> Response:
         location = f"{params['redirect_uri']}?{urllib.parse.urlencode(result)}"

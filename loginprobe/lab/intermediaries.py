@@ -79,7 +79,12 @@ class _Entry:
 class CachingProxy:
     """A shared cache in front of the app (RFC 9111, simplified). Healthy, it bypasses requests with
     `Authorization` or `Cookie` and honours `Vary`; with `cache_ignore_vary` it keys by URL alone and
-    stores whatever carries max-age/s-maxage, 401s of anyone included, as a misconfigured CDN does."""
+    stores whatever carries max-age/s-maxage, 401s of anyone included, as a misconfigured CDN does.
+
+    With `shared_cache_cookie_ttl_s`, it is a Varnish whose `vcl_hash` adds the Cookie header and whose
+    `vcl_backend_response` forces a TTL: requests with `Authorization` still pass (builtin VCL), but a
+    200 to a cookie (or no cookie) is kept for that long and served to the same Cookie header again,
+    whatever the origin's `Cache-Control` said (`no-store`, `private`), with `Age` and `X-Cache: HIT`."""
 
     def __init__(self, lab: LabState, upstream_port: int) -> None:
         self.lab = lab
@@ -106,6 +111,9 @@ class CachingProxy:
         return entry
 
     def handle(self, request: Request) -> Response:
+        cookie_ttl = self.lab.switches.shared_cache_cookie_ttl_s
+        if cookie_ttl and "Authorization" not in request.headers:
+            return self._handle_cookie_keyed(request, float(cookie_ttl))
         ignore_vary = self.lab.switches.cache_ignore_vary
         now = self.lab.now()
         key = request.full_path.rstrip("?") if request.query_string else request.path
@@ -120,6 +128,24 @@ class CachingProxy:
         upstream = forward(request, "127.0.0.1", self.upstream_port, request.full_path.rstrip("?"), headers)
         if lookup:
             self._maybe_store(key, request, upstream, ignore_vary, now)
+        return to_response(upstream, [("X-Cache", "MISS"), *via])
+
+    def _handle_cookie_keyed(self, request: Request, ttl: float) -> Response:
+        now = self.lab.now()
+        path = request.full_path.rstrip("?") if request.query_string else request.path
+        key = f"{path}\ncookie={request.headers.get('Cookie', '')}"
+        cacheable = request.method in ("GET", "HEAD")
+        entry = self._fresh_entry(key, request, True, now) if cacheable else None
+        via = [("Via", "1.1 lab-cache (Varnish)")]
+        if entry is not None:
+            age = str(max(0, int(now - entry.stored_at)))
+            return to_response(entry.upstream, [("Age", age), ("X-Cache", "HIT"), *via])
+        headers = [*request_headers(request), *via]
+        upstream = forward(request, "127.0.0.1", self.upstream_port, request.full_path.rstrip("?"), headers)
+        set_cookie = any(name.lower() == "set-cookie" for name, _ in upstream.headers)
+        if cacheable and upstream.status == 200 and not set_cookie:
+            with self._lock:
+                self._entries[key] = _Entry(upstream, {}, now, ttl)
         return to_response(upstream, [("X-Cache", "MISS"), *via])
 
     def _maybe_store(

@@ -32,6 +32,9 @@ class Session:
     username: str
     created: float
     expires: float
+    # An OpenID Connect relying party's session keeps the access token it got at sign-in; when that
+    # token expires the session lives on (the identity provider's too), as in express-openid-connect.
+    access_token_exp: float | None = None
 
 
 class LabState:
@@ -45,6 +48,8 @@ class LabState:
         # What the server accepts once `password_rotated` is on; never handed to a scenario's site.
         self.rotated_password = secrets.token_urlsafe(16)
         self.api_key = "lab_" + secrets.token_urlsafe(24)
+        # The key that replaces `api_key` once `api_key_rotated` is on (what the app's config serves then).
+        self.rotated_api_key = "lab_" + secrets.token_urlsafe(24)
         self.client_secret = secrets.token_urlsafe(24)
         self._jwt_key = secrets.token_urlsafe(32)
         self._session_keys = (secrets.token_bytes(32), secrets.token_bytes(32))  # (current, after rotation)
@@ -52,6 +57,8 @@ class LabState:
         self._switches = Switches()
         self._sessions: dict[str, Session] = {}
         self._issued: list[str] = []
+        self._jtis: set[str] = set()  # every access token's id, to revoke them all at once
+        self._revoked_jtis: frozenset[str] = frozenset()
         self._flap_counts: dict[str, int] = {}
         self._urls: dict[str, str] = {}
 
@@ -93,6 +100,8 @@ class LabState:
             self._switches = new
             if new.sessions_dropped:
                 self._sessions.clear()  # the server forgot every session, as after a restart
+            # Revocation applies to the tokens issued before the switch: the ones a returning browser holds.
+            self._revoked_jtis = frozenset(self._jtis) if new.tokens_revoked else frozenset()
             self._flap_counts.clear()
         return new
 
@@ -106,7 +115,14 @@ class LabState:
         """Every secret the lab issued or accepts, so tests can scan artifacts for leaks."""
         with self._lock:
             issued = list(self._issued)
-        return [self.password, self.rotated_password, self.api_key, self.client_secret, *issued]
+        return [
+            self.password,
+            self.rotated_password,
+            self.api_key,
+            self.rotated_api_key,
+            self.client_secret,
+            *issued,
+        ]
 
     def _record(self, value: str) -> str:
         with self._lock:
@@ -123,6 +139,9 @@ class LabState:
         user_ok = hmac.compare_digest(username.encode(), self.username.encode())
         return hmac.compare_digest(password.encode(), self.accepted_password().encode()) and user_ok
 
+    def accepted_api_key(self) -> str:
+        return self.rotated_api_key if self._switches.api_key_rotated else self.api_key
+
     # -- tokens ----------------------------------------------------------------------------------
 
     def mint_jwt(
@@ -135,6 +154,9 @@ class LabState:
     ) -> str:
         """An HS256 access token for the lab API (iss = app_url, sub = the lab user), by the server clock."""
         now = int(self.now())
+        jti = uuid.uuid4().hex
+        with self._lock:
+            self._jtis.add(jti)
         claims = {
             "iss": self.app_url,
             "sub": self.username,
@@ -144,7 +166,7 @@ class LabState:
             "exp": now + ttl_s,
             "roles": list(roles),
             "scope": scope,
-            "jti": uuid.uuid4().hex,
+            "jti": jti,
         }
         return self._record(jwt.encode(claims, self._jwt_key, algorithm="HS256"))
 
@@ -158,6 +180,10 @@ class LabState:
         )
         return claims
 
+    def token_revoked(self, claims: dict[str, Any]) -> bool:
+        """Whether `tokens_revoked` revoked this (correctly signed) token."""
+        return str(claims.get("jti", "")) in self._revoked_jtis
+
     # -- sessions --------------------------------------------------------------------------------
 
     def _session_key(self) -> bytes:
@@ -166,16 +192,16 @@ class LabState:
     def _sign(self, sid: str, key: bytes) -> str:
         return hmac.new(key, sid.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def new_session(self, username: str) -> str:
+    def new_session(self, username: str, access_token_exp: float | None = None) -> str:
         """Create a server-side session; returns the signed cookie value `<id>.<signature>`."""
         sid = secrets.token_urlsafe(18)
         now = self.now()
         with self._lock:
-            self._sessions[sid] = Session(username, now, now + SESSION_LIFETIME_S)
+            self._sessions[sid] = Session(username, now, now + SESSION_LIFETIME_S, access_token_exp)
         return self._record(f"{sid}.{self._sign(sid, self._session_key())}")
 
-    def session_user(self, cookie_value: str | None) -> str | None:
-        """The user of a signed session cookie, or None (bad signature, unknown or expired session)."""
+    def session(self, cookie_value: str | None) -> Session | None:
+        """The session of a signed session cookie, or None (bad signature, unknown or expired session)."""
         if not cookie_value or "." not in cookie_value:
             return None
         sid, _, signature = cookie_value.rpartition(".")
@@ -185,7 +211,12 @@ class LabState:
             session = self._sessions.get(sid)
         if session is None or session.expires <= self.now():
             return None
-        return session.username
+        return session
+
+    def session_user(self, cookie_value: str | None) -> str | None:
+        """The user of a signed session cookie, or None (bad signature, unknown or expired session)."""
+        session = self.session(cookie_value)
+        return session.username if session is not None else None
 
     def end_session(self, cookie_value: str | None) -> None:
         if cookie_value and "." in cookie_value:

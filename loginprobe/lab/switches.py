@@ -34,6 +34,8 @@ class Switches:
     api_key_revoked: bool = False
     api_key_location: Literal["header", "query"] = "header"
     api_key_header_name: str = "X-API-Key"
+    api_key_rotated: bool = False  # a new key replaced the configured one, which is refused as revoked
+    tokens_revoked: bool = False  # applying it revokes every access token issued so far
     require_role: str | None = None  # /api/me needs this role
     insufficient_status: Literal[401, 403] = 403  # status when the role is missing
     # HTTP authentication areas
@@ -45,6 +47,12 @@ class Switches:
     cache_ignore_vary: bool = False  # the intermediary cache keys by URL only
     proxy_mode: ProxyMode = "pass"
     sw_cache_first: bool = False  # /sw-app/sw.js serves /sw-app/data from Cache Storage first
+    # The shared cache keys on URL + Cookie and keeps every 200 this long whatever the origin's
+    # Cache-Control says (a Varnish whose vcl_hash adds the Cookie and forces a TTL); 0: off.
+    shared_cache_cookie_ttl_s: int = 0
+    # Browser-cache headers of the returning-visit apps' documents
+    token_document_cache_control: str = "no-store"  # /portal/token, the app's token document
+    app_config_cache_control: str = "no-cache"  # /console/config.json, which holds the app's API key
 
     def __post_init__(self) -> None:
         choices: dict[str, tuple[Any, ...]] = {
@@ -56,6 +64,8 @@ class Switches:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"switch {name} must be one of {allowed}, not {getattr(self, name)!r}")
+        if self.shared_cache_cookie_ttl_s < 0:
+            raise ValueError("switch shared_cache_cookie_ttl_s must not be negative")
         if not self.session_cookie_path.startswith("/"):
             raise ValueError("switch session_cookie_path must start with '/'")
 

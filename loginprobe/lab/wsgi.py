@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import json
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -23,6 +25,10 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
+
+
+# The challenge of the lab's cookie-session pages: a 401 that names the form to sign in with.
+COOKIE_CHALLENGE = 'Cookie realm="lab" form-action="/login"'
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -87,3 +93,23 @@ def login_form(
         "autocomplete='current-password'></label>"
         f"<button type='submit'>{esc(button)}</button></form>"
     )
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def challenge(scheme: str, **params: str) -> str:
+    """`Scheme realm="…", key="…"` (RFC 9110 §11.6.1 auth-params, always quoted)."""
+    return scheme + " " + ", ".join(f"{key}={_quote(value)}" for key, value in params.items())
+
+
+def json_response(data: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    return Response(json.dumps(data), status=status, mimetype="application/json", headers=list(headers))
+
+
+def safe_next(value: str | None, default: str = "/account") -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
