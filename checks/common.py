@@ -26,6 +26,7 @@ from loginprobe.evidence import (
     origin_of,
     same_resource,
 )
+from loginprobe.parsing import html_text
 from loginprobe.verdict import CauseId, Finding
 
 # RFC 9110 leaves clock agreement to the parties; 60 s is the usual leeway of JWT libraries
@@ -399,10 +400,7 @@ def server_says(ex: Exchange) -> str | None:
 
 def body_text(body: str) -> str:
     """A response body excerpt as a reader sees it: an HTML page's visible text, whitespace collapsed."""
-    if re.search(r"<(!doctype|html|body|p|h\d|div)\b", body, re.IGNORECASE):
-        body = re.sub(r"(?is)<(head|script|style)\b.*?(</\1>|$)", " ", body)
-        body = re.sub(r"(?s)<[^>]*>?", " ", body)
-    return " ".join(body.split())
+    return html_text(body)
 
 
 def mentions(texts: Iterable[str], pattern: str) -> str | None:

@@ -42,6 +42,7 @@ from loginprobe.parsing import (
     decode_jwt,
     describe_authorization,
     find_jwts,
+    html_text,
     parse_challenge_headers,
     parse_cookie_header,
     parse_http_date,
@@ -97,6 +98,18 @@ _PAGE_STATE_JS = """async () => {
   } catch (e) { out.errors.push('sessionStorage: ' + e); }
   return out;
 }"""
+
+
+def _after_submission(request: Request) -> bool:
+    """A POST, or the end of a redirect chain a POST started (Post/Redirect/Get)."""
+    current: Request | None = request
+    for _ in range(20):
+        if current is None:
+            return False
+        if current.method.upper() == "POST":
+            return True
+        current = current.redirected_from
+    return False
 
 
 @dataclass(slots=True)
@@ -669,7 +682,10 @@ class Recorder:
             return None
         is_error = status >= 400
         is_json = "json" in content_type.lower()
-        if not (is_error or is_json):
+        is_html = "html" in content_type.lower()
+        # The page a login submission led to (often the form again, with its message): checks quote it.
+        after_submit = is_html and _after_submission(request)
+        if not (is_error or is_json or after_submit):
             return None
         length = next((v for k, v in headers if k.lower() == "content-length"), "")
         if length.strip().isdigit() and int(length) > MAX_BODY:
@@ -696,9 +712,11 @@ class Recorder:
             )
             if record is not None:
                 jwts.append(record)
-        if not is_error and not is_json:
+        if not is_error and not is_json and not after_submit:
             return None
-        compact = " ".join(self.redactor.text(text).split())
+        # An HTML page is kept as the text a reader sees: its head and scripts would fill the excerpt.
+        redacted = self.redactor.text(text)
+        compact = html_text(redacted) if is_html else " ".join(redacted.split())
         return compact[:EXCERPT] or None
 
     def _challenge_round(

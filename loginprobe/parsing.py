@@ -15,6 +15,7 @@ import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote
 
@@ -425,3 +426,39 @@ def parse_http_date(value: str | None) -> datetime | None:
         return _as_utc(parsed)
     except (TypeError, ValueError, IndexError, OverflowError):  # email.utils' ways of saying "not a date"
         return None
+
+
+# Elements whose content a reader never sees as text.
+_HIDDEN_ELEMENTS = frozenset({"head", "script", "style", "template", "noscript", "svg"})
+
+
+class _VisibleText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN_ELEMENTS:
+            self.hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_ELEMENTS and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def html_text(body: str) -> str:
+    """An HTML page's visible text, whitespace collapsed (what a reader sees, entities decoded).
+
+    Text that is not HTML comes back with its whitespace collapsed only.
+    """
+    if not re.search(r"<(!doctype|html|body|p|h\d|div|form|span)\b", body, re.IGNORECASE):
+        return " ".join(body.split())
+    parser = _VisibleText()
+    parser.feed(body)
+    parser.close()
+    return " ".join(" ".join(parser.parts).split())
