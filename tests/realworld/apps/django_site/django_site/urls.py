@@ -1,0 +1,18 @@
+"""Routes: Django's own login view, two app pages and the APIs their scripts call."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from django_site import views
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("app/", views.app_page, name="app"),
+    path("token-app/", views.token_app_page, name="token-app"),
+    path("api/me/", views.me, name="me"),
+    path("api/token/", views.token_document, name="token"),
+    path("api/data/", views.Data.as_view(), name="data"),
+]

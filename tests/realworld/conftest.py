@@ -1,0 +1,77 @@
+"""Fixtures for the real-software suite: each server is installed by scripts/setup and started here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.realworld.servers import APPS, PASSWORD, Service, free_port, running
+
+DJANGO_SITE = APPS / "django_site"
+VENV_BIN = Path(sys.executable).parent
+
+
+def django_env(db: Path, secret_key: str, **extra: str) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "django_site.settings",
+        "DJANGO_SECRET_KEY": secret_key,
+        "DJANGO_DB": str(db),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **extra,
+    }
+
+
+def manage(db: Path, *args: str, **env: str) -> str:
+    """`manage.py <args>` of the test project against the SQLite file `db`."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=DJANGO_SITE,
+        env={**os.environ, **django_env(db, "manage-only-key"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def django_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated database with the user alice (Django's own commands), copied by each server."""
+    pytest.importorskip("django", reason="Django is installed by scripts/setup (test extras)")
+    db = tmp_path_factory.mktemp("django-template") / "db.sqlite3"
+    manage(db, "migrate", "--verbosity", "0")
+    manage(
+        db, "createsuperuser", "--noinput", "--username", "alice", "--email", "alice@example.com",
+        DJANGO_SUPERUSER_PASSWORD=PASSWORD,
+    )  # fmt: skip
+    return db
+
+
+@contextmanager
+def django_server(folder: Path, template_db: Path, secret_key: str, **env: str) -> Iterator[Service]:
+    """The test project under gunicorn on 127.0.0.1, with its own copy of the database."""
+    db = folder / "db.sqlite3"
+    shutil.copy(template_db, db)
+    port = free_port()
+    service = Service(
+        name="gunicorn (Django)",
+        argv=[
+            str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+            "--no-control-socket", "--access-logfile", "-", "django_site.wsgi",
+        ],
+        ready_url=f"http://127.0.0.1:{port}/accounts/login/",
+        log=folder / "gunicorn.log",
+        cwd=DJANGO_SITE,
+        env=django_env(db, secret_key, **env),
+    )  # fmt: skip
+    with running(service):
+        yield service
