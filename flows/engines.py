@@ -41,7 +41,8 @@ FIREFOX_MIN_BIDI_VERSION = 128
 INSTALL_HINTS: dict[Engine, str] = {
     "chromium": "playwright install chromium  (or on Debian: apt-get install -y chromium)",
     "firefox": "playwright install firefox  (or on Debian: apt-get install -y firefox-esr)",
-    "webkit": "playwright install --with-deps webkit",
+    "webkit": "playwright install --with-deps webkit  (or on Debian: apt-get install -y webkit2gtk-driver "
+    "gir1.2-webkit2-4.1 python3-gi xvfb)",
 }
 
 # Profile files of the HTTP cache, service workers and the Cache API, relative to the profile root.
@@ -126,10 +127,10 @@ def find_recipe(
         options: dict[str, Any] = {"args": list(CHROMIUM_ARGS)} if engine == "chromium" else {}
         return LaunchRecipe(engine, "playwright-managed", managed, None, options)
     if engine == "webkit":
-        return (
-            "Playwright's WebKit build is not installed and WebKit has no system package to fall back "
-            "on (`playwright install webkit` downloads it)"
-        )
+        # No Playwright WebKit: Debian's WebKitGTK over WebDriver classic, when installed.
+        from loginprobe.flows import webkit_gtk
+
+        return webkit_gtk.find_recipe()
     for name in SYSTEM_EXECUTABLES[engine]:
         found = shutil.which(name)
         if found:

@@ -274,6 +274,11 @@ class Runner:
                 if recipe is None:
                     reason = self.engines[lane.engine].reason or f"{lane.engine} is not available"
                     return [self._skip(spec, f"{lane.engine} unavailable: {reason}") for spec in lane.specs]
+                # WebKit without Playwright's build: WebKitGTK over WebDriver runs the lane (webkit_gtk.py).
+                from loginprobe.flows import webkit_gtk
+
+                if webkit_gtk.is_webdriver_recipe(recipe):
+                    return webkit_gtk.run_lane(self, lane.specs, recipe)
                 browser: Browser | None = None
                 for n, spec in enumerate(lane.specs):
                     if browser is not None and not any(s.shares_browser for s in lane.specs[n:]):
