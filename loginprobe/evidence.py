@@ -295,6 +295,12 @@ class RunEvidence(Model):
     # challenges inside its network stack: neither the 401 it answered nor the Authorization it sent
     # reach DevTools, so a missing Authorization there is not evidence of none being sent.
     hidden_request_headers: list[str] = Field(default_factory=list)
+    # Where each kind of evidence came from when it is not the Playwright recorder's usual source
+    # (WebKitGTK over WebDriver: kind -> source), and the kinds this engine cannot show at all
+    # ("cookies_sent", "set_cookies", "cookies_not_sent", "challenge_headers"): an empty list there is
+    # "not observable", never "none happened".
+    evidence_sources: dict[str, str] = Field(default_factory=dict)
+    not_observable: list[str] = Field(default_factory=list)
     # A returning visit: the browser opened the site with its stored state and signed in only if the
     # site asked (see flows/visit.py). `login_trigger` says what asked, when the login ran.
     returning_visit: bool = False
