@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
@@ -308,16 +309,88 @@ def login_submissions(run: RunEvidence, until: Exchange | None = None) -> list[E
     ]
 
 
+# How login pages say that the credentials were refused (the quoted message shows whatever it says).
+REFUSAL_WORDS = re.compile(
+    r"\b(invalid|incorrect|wrong|unknown user|no such user|bad credentials|not recogni[sz]ed"
+    r"|(enter|use) (a|the) (correct|valid)|(do|does|did)(n'?t| not) match|failed|unsuccessful"
+    r"|denied|try again|(unable|could ?n[o']t|cannot|can'?t) (log|sign))",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRefusal:
+    """A login submission the site refused, and what it answered."""
+
+    submission: Exchange  # the POST that carried the credentials
+    answer: Exchange  # the response that refused them: the POST itself, or the page it led to
+    message: str | None  # the site's own words, quoted from the answer
+    form_again: bool  # the answer was the login form shown again (not a 401/403)
+
+
+def _landing(run: RunEvidence, ex: Exchange) -> Exchange:
+    """The last hop of the redirect chain that starts at `ex`."""
+    following = {item.redirected_from: item for item in run.exchanges if item.redirected_from is not None}
+    current = ex
+    for _ in range(20):
+        nxt = following.get(current.id)
+        if nxt is None:
+            break
+        current = nxt
+    return current
+
+
+def quote(text: str, rx: re.Pattern[str], limit: int = 200) -> str | None:
+    """The sentence of `text` in which `rx` matches first, or None."""
+    found = rx.search(text)
+    if found is None:
+        return None
+    start = max(text.rfind(stop, 0, found.start()) for stop in (". ", "! ", "? ", "\n")) + 1
+    ends = [i + 1 for i in (text.find(stop, found.end()) for stop in (".", "!", "?")) if i >= 0]
+    line_end = text.find("\n", found.end())
+    ends += [line_end] if line_end >= 0 else []
+    end = min(ends) if ends else len(text)
+    return text[start:end].strip()[:limit]
+
+
+def login_refusal(run: RunEvidence, until: Exchange | None = None) -> LoginRefusal | None:
+    """How the last login submission (before `until`) was refused, or None when it was not.
+
+    Refused means: the submission was answered 401 or 403, or it led (directly, or by redirects) back
+    to the login form's page with a message that refuses the credentials. Cookie-session apps
+    commonly answer either way, without any WWW-Authenticate challenge.
+    """
+    submissions = login_submissions(run, until)
+    if not submissions:
+        return None
+    submission = submissions[-1]
+    if effective_status(submission) in (401, 403):
+        text = body_text(submission.body_excerpt or "")
+        return LoginRefusal(
+            submission, submission, quote(text, REFUSAL_WORDS) or server_says(submission), False
+        )
+    landing = _landing(run, submission)
+    if not ok_status(landing.status) or (landing.status or 0) >= 300:
+        return None
+    form_pages = {urlsplit(submission.url).path, urlsplit(run.expectations.start_url).path}
+    if urlsplit(landing.url).path not in form_pages:
+        return None
+    message = quote(body_text(landing.body_excerpt or ""), REFUSAL_WORDS)
+    if message is None:
+        return None
+    return LoginRefusal(submission, landing, message, True)
+
+
 def rejected_submission(run: RunEvidence, until: Exchange | None = None) -> Exchange | None:
-    """The last login submission the server answered 401/403 (credentials refused)."""
-    for ex in reversed(login_submissions(run, until)):
-        if effective_status(ex) in (401, 403):
-            return ex
-    return None
+    """The answer with which the site refused the last login submission (see `login_refusal`)."""
+    refusal = login_refusal(run, until)
+    return refusal.answer if refusal is not None else None
 
 
 def accepted_submission(run: RunEvidence, until: Exchange | None = None) -> Exchange | None:
     """The last login submission the server answered with a redirect or success and a Set-Cookie."""
+    if login_refusal(run, until) is not None:
+        return None
     for ex in reversed(login_submissions(run, until)):
         if ok_status(ex.status) and any(not is_deletion(sc.attributes) for sc in ex.set_cookies):
             return ex
@@ -394,7 +467,7 @@ def server_says(ex: Exchange) -> str | None:
             value = ch.params.get(name)
             if value:
                 return value
-    text = body_text(ex.body_excerpt or "")
+    text = " ".join(body_text(ex.body_excerpt or "").split())
     return text or None
 
 

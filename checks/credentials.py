@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from loginprobe.checks.common import (
     FLOW_SCHEME,
+    REFUSAL_WORDS,
     SESSION_FLOWS,
+    LoginRefusal,
     accepted_submission,
     answered_below_capture,
     credential_sent,
@@ -15,21 +18,31 @@ from loginprobe.checks.common import (
     error_texts,
     failing_runs,
     is_rejection,
+    login_refusal,
     make_finding,
     mentions,
     passing_runs,
     protected_exchange,
-    rejected_submission,
     server_says,
     status_text,
     where,
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import HEURISTIC, INFERRED_STRONG, INFERRED_WEAK, PRIMARY_FLOOR, STATED, Finding
+from loginprobe.verdict import (
+    DIRECT,
+    HEURISTIC,
+    INFERRED_STRONG,
+    INFERRED_WEAK,
+    PRIMARY_FLOOR,
+    STATED,
+    Finding,
+)
 
 # Server words that name a cause other checks own (expiry, scope, audience): not a wrong password.
-OTHER_CAUSE_WORDS = r"expir|not (yet )?valid|insufficient_scope|scope|audience|issuer|\bnbf\b|\bexp\b"
+OTHER_CAUSE_WORDS = (
+    r"expir|not (yet )?valid|insufficient_scope|scope|audience|issuer|\bnbf\b|\bexp\b|csrf|cross.site request"
+)
 
 
 @check(cause="missing-credentials")
@@ -60,7 +73,7 @@ def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
             )
             continue
         if exp.flow in SESSION_FLOWS:
-            if rejected_submission(run, ex) is not None:
+            if login_refusal(run) is not None:
                 continue  # the login itself was refused: invalid-credentials
             accepted = accepted_submission(run, ex)
             if accepted is not None:
@@ -87,22 +100,66 @@ def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
-def _rejection(run: RunEvidence) -> tuple[Exchange, str] | None:
-    """Where this run's credentials were refused, with what was refused."""
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """Where one run's credentials were refused."""
+
+    run: RunEvidence
+    answer: Exchange  # the response that refused them
+    sent: str  # what was refused, in words
+    login: LoginRefusal | None  # set when the login submission itself was refused
+
+
+def _rejection(run: RunEvidence) -> _Refused | None:
+    """Where this run's credentials were refused, with what was refused.
+
+    For session flows the login's own answer comes first: when the site refused the submission, the
+    401 of the protected page afterwards says nothing more.
+    """
+    refusal = login_refusal(run)
+    if refusal is not None and mentions(error_texts(refusal.answer), OTHER_CAUSE_WORDS):
+        refusal = None  # the site named another cause (expired, scope, CSRF): not a wrong password
+    form_creds = f"the login form's credentials ({', '.join(run.expectations.credentials_configured)})"
+    if refusal is not None and run.expectations.flow in SESSION_FLOWS:
+        return _Refused(run, refusal.answer, form_creds, refusal)
     ex = protected_exchange(run)
     if ex is not None and is_rejection(ex) and not ex.from_cache:
         sent = credential_sent(run, ex)
         refused_as_such = not mentions(error_texts(ex), OTHER_CAUSE_WORDS) and not _expired_jwt_sent(run, ex)
         visible = ex.authorization is not None or answered_below_capture(run, ex) is not None
         if visible and sent and refused_as_such:
-            return ex, sent
-    submission = rejected_submission(run, ex)
-    if submission is not None and not mentions(error_texts(submission), OTHER_CAUSE_WORDS):
-        return (
-            submission,
-            f"the login form's credentials ({', '.join(run.expectations.credentials_configured)})",
-        )
+            return _Refused(run, ex, sent, None)
+    if refusal is not None:
+        return _Refused(run, refusal.answer, form_creds, refusal)
     return None
+
+
+def _confidence(item: _Refused) -> float:
+    """A login the site refused in words is stated; one refused by status alone is direct evidence; a
+    401 of the protected resource is weaker without a challenge (it could be a broken server)."""
+    if item.login is not None:
+        worded = item.login.message is not None and REFUSAL_WORDS.search(item.login.message)
+        return STATED if worded else DIRECT
+    return INFERRED_STRONG if item.answer.challenges else HEURISTIC
+
+
+def _refusal_sentence(item: _Refused) -> str:
+    login = item.login
+    if login is None:
+        ex = item.answer
+        challenge = (
+            f" with `{describe_challenges(ex.challenges)}`" if ex.challenges else " without a challenge"
+        )
+        described = server_says(ex)
+        said = f" (the server said: {described[:160]})" if described else ""
+        return f"{where(item.run, ex)} sent {item.sent} and got {status_text(ex)}{challenge}{said}"
+    sub, answer = login.submission, login.answer
+    if login.form_again:
+        how = f"the site showed the login form again ({answer.status} {answer.url})"
+    else:
+        how = f"the site answered {status_text(answer)}"
+    said = f': "{login.message}"' if login.message else ""
+    return f"The login was refused: {where(item.run, sub)} sent {item.sent} and {how}{said}"
 
 
 def _expired_jwt_sent(run: RunEvidence, ex: Exchange) -> bool:
@@ -122,26 +179,20 @@ def invalid_credentials(ev: SiteEvidence) -> Iterator[Finding]:
         return  # api_key.py owns keys
     if not any(r.mode == "fresh" for r in failing) and any(r.mode == "fresh" for r in ev.runs):
         return
-    rejections: list[tuple[RunEvidence, Exchange, str]] = []
+    rejections: list[_Refused] = []
     for run in failing:
         found = _rejection(run)
         if found is None:
             return  # one run failed for another reason: not a plain wrong credential
-        rejections.append((run, *found))
-    run, ex, sent = rejections[0]
-    engines = sorted({r.engine for r, _, _ in rejections})
-    labels = ", ".join(r.label for r, _, _ in rejections)
-    challenged = all(item.challenges for _, item, _ in rejections)
-    challenge = f" with `{describe_challenges(ex.challenges)}`" if ex.challenges else " without a challenge"
-    described = server_says(ex)
-    said = f" (the server said: {described[:160]})" if described else ""
+        rejections.append(found)
+    first = rejections[0]
+    labels = ", ".join(item.run.label for item in rejections)
     yield make_finding(
-        INFERRED_STRONG if challenged else HEURISTIC,
-        f"{where(run, ex)} sent {sent} and got {status_text(ex)}{challenge}{said}; every run refused "
-        f"them the same way ({labels}).",
+        min(_confidence(item) for item in rejections),
+        f"{_refusal_sentence(first)}; every run refused them the same way ({labels}).",
         "Verify the configured credentials against the site (were they changed, locked or revoked?) "
         "and update them.",
-        run,
-        ex,
-        engines,
+        first.run,
+        first.answer,
+        sorted({item.run.engine for item in rejections}),
     )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from loginprobe.checks.cache import cache_evidence
 from loginprobe.checks.common import (
+    SESSION_FLOWS,
     accepted_submission,
     answered_below_capture,
     auth_path,
@@ -39,6 +40,10 @@ def no_challenge(ev: SiteEvidence) -> Iterator[Finding]:
         if ex is None or ex.status != 401 or ex.challenges or not ex.response_headers:
             continue
         if ex.header("www-authenticate") is not None:
+            continue
+        if run.expectations.flow in SESSION_FLOWS or run.expectations.flow == "visit":
+            # Cookie-session apps answer 401 without a challenge as a matter of course: there is no
+            # scheme a browser could answer, so RFC 9110's header would say nothing. Not a fault.
             continue
         http_auth = run.expectations.flow in ("basic", "digest")
         yield make_finding(

@@ -430,6 +430,9 @@ def parse_http_date(value: str | None) -> datetime | None:
 
 # Elements whose content a reader never sees as text.
 _HIDDEN_ELEMENTS = frozenset({"head", "script", "style", "template", "noscript", "svg"})
+# Elements that start a new line of text (a heading and the error message under it are two lines).
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "header", "footer", "main", "nav", "section"})
+_BLOCK_ELEMENTS = _HEADINGS | {"p", "div", "li", "ul", "ol", "form", "label", "br", "tr", "table", "button"}
 
 
 class _VisibleText(HTMLParser):
@@ -441,10 +444,14 @@ class _VisibleText(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN_ELEMENTS:
             self.hidden += 1
+        elif tag in _BLOCK_ELEMENTS:
+            self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN_ELEMENTS and self.hidden:
             self.hidden -= 1
+        elif tag in _BLOCK_ELEMENTS:
+            self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
@@ -452,13 +459,13 @@ class _VisibleText(HTMLParser):
 
 
 def html_text(body: str) -> str:
-    """An HTML page's visible text, whitespace collapsed (what a reader sees, entities decoded).
-
-    Text that is not HTML comes back with its whitespace collapsed only.
-    """
-    if not re.search(r"<(!doctype|html|body|p|h\d|div|form|span)\b", body, re.IGNORECASE):
-        return " ".join(body.split())
-    parser = _VisibleText()
-    parser.feed(body)
-    parser.close()
-    return " ".join(" ".join(parser.parts).split())
+    """An HTML page's visible text (what a reader sees, entities decoded): one line per block, each
+    line's whitespace collapsed. Text that is not HTML keeps its lines, each one collapsed."""
+    text = body
+    if re.search(r"<(!doctype|html|body|p|h\d|div|form|span)\b", body, re.IGNORECASE):
+        parser = _VisibleText()
+        parser.feed(body)
+        parser.close()
+        text = "".join(parser.parts)
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)

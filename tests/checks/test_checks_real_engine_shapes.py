@@ -122,7 +122,7 @@ def test_the_hidden_reading_needs_the_engine_to_say_so() -> None:
 
 def test_an_html_error_page_is_quoted_as_its_visible_text() -> None:
     page = "<!doctype html><html><head><title>Unauthorized</title></head><body><h1>Unauthorized</h1><p>Sign"
-    assert body_text(page) == "Unauthorized Sign"
+    assert body_text(page) == "Unauthorized\nSign"  # one line per block
     assert body_text('{"error": "the API key was revoked"}') == '{"error": "the API key was revoked"}'
 
 

@@ -119,11 +119,23 @@ def test_basic_401_without_challenge() -> None:
     assert "missing-credentials" not in verdict.contributing
 
 
-def test_missing_challenge_on_a_cookie_site_is_a_minor_finding() -> None:
+def test_a_401_without_challenge_on_a_cookie_site_is_no_misconfiguration() -> None:
+    # Cookie-session apps answer 401 without WWW-Authenticate: there is no scheme to answer (issue 10).
     runs = [make_run(form_login(login_status=401, account_challenges=[]))]
     verdict = verdict_of(make_site(*runs))
     assert verdict.primary == "invalid-credentials"
-    assert "server-misconfiguration" in verdict.contributing
+    assert "server-misconfiguration" not in verdict.contributing
+    assert findings_of("no_challenge", make_site(*runs)) == []
+
+
+def test_a_bearer_api_401_without_challenge_is_still_hygiene() -> None:
+    run = make_run(
+        api_call(status=401, authorization=auth("Bearer", fingerprint=TOKEN_FP)),
+        flow="bearer",
+        protected_url=f"{APP}/api/me",
+    )
+    found = findings_of("no_challenge", make_site(run))
+    assert found and found[0].confidence < 0.5
 
 
 def test_flapping_node_names_the_backend_difference() -> None:
