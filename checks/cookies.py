@@ -143,7 +143,9 @@ def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
         # Removing the cookies forces a new login, and a new login refreshes everything a login
         # refreshes (tokens, documents a cache keys on the session): it confirms less than it seems,
         # so it stays below direct evidence of a cache (see cached_credential_document).
-        if confirmed and duplicates:
+        shadowed = confirmed and relogin is not None and not relogin.outcome.success
+        if (confirmed and duplicates) or shadowed:
+            # Signing in again kept failing until the old cookies were gone: one survives a new login.
             confidence = DIRECT
         elif confirmed or duplicates:
             confidence = INFERRED_STRONG
@@ -158,6 +160,8 @@ def stale_cookie(ev: SiteEvidence) -> Iterator[Finding]:
         )
         if healed_by_login and relogin is not None:
             fix += f"; signing in again in the same profile ({relogin.label}) fixed it"
+        elif shadowed and relogin is not None:
+            fix += f", while signing in again with them ({relogin.label}) did not"
         yield make_finding(
             confidence,
             f"{where(run, target)} {' and '.join(parts)}; the protected request got {status_text(ex)}{fix}.",

@@ -242,11 +242,6 @@ class Site(Strict):
     def target(self) -> str:
         return self.protected_url or self.url
 
-    @property
-    def returning_url(self) -> str:
-        """The page a returning user opens."""
-        return self.start_url or self.app_url or self.target
-
 
 def _split_list(value: Any) -> Any:
     """Accept "chromium,firefox" from the environment or flags as well as a list."""

@@ -129,16 +129,18 @@ class Probe:
         """A returning visit opens what a returning user opens and signs in only if the site asks;
         any other run signs in. Then the app page, when one is configured, makes its own requests."""
         site = self.site
-        if self.returning:
-            open_quietly(page, self.returning_url)
-            if not self._settle(page):
-                requested = self._requested_by_page()
-                if not requested and site.flow not in CREDENTIAL_FLOWS:
-                    # The start page never asked for it: a returning user goes there next.
-                    open_quietly(page, site.target)
-                    self._settle(page)
+        opened = self.returning_url
+        if self.returning and opened is None:
+            self.login_trigger = "no app page to open: the flow sends the credential itself"
+        elif self.returning and opened is not None:
+            open_quietly(page, opened)
+            if not self._settle(page) and site.flow not in CREDENTIAL_FLOWS:
+                # The start page never asked for it: a returning user goes there next.
+                open_quietly(page, site.target)
+                self._settle(page)
             page = self._live_page(page)
-            self.login_trigger = login_requested(page, site, self._requested_by_page())
+            by_script = self._requested_by_page(by_script=site.flow in CREDENTIAL_FLOWS)
+            self.login_trigger = login_requested(page, site, opened, by_script)
             self.login_ran = self.login_trigger is not None
             if not self.login_ran or site.flow in CHALLENGE_FLOWS:
                 return None  # (an HTTP challenge was answered by the browser during the visit itself)
@@ -152,15 +154,22 @@ class Probe:
         return flow_error
 
     @property
-    def returning_url(self) -> str:
+    def returning_url(self) -> str | None:
         """What a returning user opens: the configured start or app page, else where the profile's
-        last login landed, else the protected URL."""
+        last login landed, else the protected URL (for flows that attach a credential to the app's
+        own request, the app page; None when there is only the API itself)."""
         site = self.site
-        return site.start_url or site.app_url or self.landing_hint or site.target
+        chosen = site.start_url or site.app_url or self.landing_hint
+        if chosen:
+            return chosen
+        if site.flow in (*CREDENTIAL_FLOWS, "visit"):
+            return site.url if site.url != site.target or site.flow == "visit" else None
+        return site.target
 
-    def _requested_by_page(self) -> bool:
+    def _requested_by_page(self, by_script: bool = False) -> bool:
         assert self.recorder is not None
-        return any(same_resource(url, self.site.target) for url in self.recorder.urls_requested())
+        target = self.site.target
+        return self.recorder.requested(lambda url: same_resource(url, target), by_script)
 
     def _perform(self, page: Page) -> str | None:
         """Run the flow; a failure of the login itself is returned as a reason, not raised."""
@@ -235,6 +244,43 @@ class Probe:
             return page.locator(self.site.success.selector).first.is_visible()
         except PlaywrightError:
             return False
+
+    def perform(
+        self,
+        *,
+        run_id: str,
+        mode: Mode,
+        engine_version: str,
+        launch: str,
+        notes: list[str] | None = None,
+        ablation: str | None = None,
+        via_proxy: bool = False,
+        proxy: str | None = None,
+        on_started: Callable[[Recorder], None] | None = None,
+        close: Callable[[Page, Outcome], Artifacts] | None = None,
+    ) -> RunEvidence:
+        """The whole run, the one lifecycle every caller shares: subscribe the recorder, sign in (or
+        return), judge, let the caller close the context into artifacts, and build the evidence."""
+        recorder = self.start()
+        if on_started is not None:
+            on_started(recorder)
+        exchanges, after, outcome, run_notes = self.run()
+        assert self.page is not None
+        artifacts = close(self.page, outcome) if close is not None else Artifacts()
+        return self.evidence(
+            run_id=run_id,
+            mode=mode,
+            exchanges=exchanges,
+            after=after,
+            outcome=outcome,
+            artifacts=artifacts,
+            engine_version=engine_version,
+            launch=launch,
+            notes=[*(notes or []), *run_notes],
+            ablation=ablation,
+            via_proxy=via_proxy,
+            proxy=proxy,
+        )
 
     def evidence(
         self,

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
 
 from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
@@ -48,15 +47,9 @@ from loginprobe.parsing import (
     parse_http_date,
     parse_set_cookie,
 )
-from loginprobe.secrets import Redactor
+from loginprobe.secrets import CREDENTIAL_HEADERS, Redactor, secret_param
+from loginprobe.secrets import structure as by_structure
 
-# Query parameters and JSON fields whose values are credentials wherever they appear.
-SECRET_NAMES = re.compile(
-    r"^(code|state|nonce|access_token|refresh_token|id_token|token|api[_-]?key|apikey|key|password|passwd|"
-    r"client_secret|secret|session|sid|auth|authorization)$",
-    re.IGNORECASE,
-)
-CREDENTIAL_HEADERS = {"authorization", "proxy-authorization"}
 TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNORECASE)
 MAX_BODY = 64 * 1024
 EXCERPT = 300
@@ -271,19 +264,14 @@ class _CdpNetwork:
 
 def _clean_url(url: str, redactor: Redactor) -> str:
     """Register credential-like query and fragment values, then redact the URL."""
-    parts = urlsplit(url)
-    for chunk in (parts.query, parts.fragment):
-        for name, value in parse_qsl(chunk, keep_blank_values=False):
-            if SECRET_NAMES.match(name):
-                redactor.add(value, searchable=len(value) >= 6)
-    return redactor.text(url)
+    return by_structure.url(url, redactor)
 
 
 def _register_json_secrets(data: Any, redactor: Redactor) -> None:
     """Token endpoints answer with JSON: every credential-named string in it is a secret."""
     if isinstance(data, dict):
         for key, value in data.items():
-            if isinstance(value, str) and SECRET_NAMES.match(str(key)):
+            if isinstance(value, str) and secret_param(str(key)):
                 redactor.add(value)
             else:
                 _register_json_secrets(value, redactor)
@@ -381,9 +369,10 @@ class Recorder:
         self.failures[id(request)] = request.failure or "failed"
 
     # -- queries (what the probe asks while the page runs) ----------------------------------
-    def urls_requested(self) -> list[str]:
-        """Every URL asked for so far, in order."""
-        return [request.url for request in self.requests]
+    def requested(self, matches: Callable[[str], bool], by_script: bool = False) -> bool:
+        """Some request so far was for a matching URL (`by_script`: made by a page's scripts, not a
+        navigation)."""
+        return any(matches(r.url) and not (by_script and r.is_navigation_request()) for r in self.requests)
 
     def in_flight(self) -> bool:
         """Some request has neither finished nor failed yet."""
@@ -432,7 +421,7 @@ class Recorder:
             cookies.append(
                 CookieRecord(
                     name=cookie["name"],
-                    value_fingerprint=self.redactor.add(value, searchable=len(value) >= 4),
+                    value_fingerprint=self.redactor.cookie(cookie["name"], value),
                     domain=cookie.get("domain", ""),
                     path=cookie.get("path", "/"),
                     expires=None if cookie.get("expires", -1) in (-1, None) else float(cookie["expires"]),
@@ -508,7 +497,7 @@ class Recorder:
                 for pair in pairs:
                     cookie_name, _, cookie_value = pair.partition("=")
                     shown.append(
-                        f"{cookie_name}={self.redactor.add(cookie_value, searchable=len(cookie_value) >= 4)}"
+                        f"{cookie_name}={self.redactor.cookie(cookie_name.strip(), cookie_value)}"
                     )
                 out.append((name, "; ".join(shown)))
             else:
@@ -521,7 +510,7 @@ class Recorder:
             if name.lower() == "set-cookie":
                 for line in value.split("\n"):  # Playwright joins repeated Set-Cookie with newlines
                     parse_set_cookie(line, self.redactor)  # registers the value before redacting the line
-                    out.append((name, self.redactor.text(line)))
+                    out.append((name, by_structure.set_cookie_line(line, self.redactor)))
             else:
                 out.append((name, self.redactor.text(value)))
         return out

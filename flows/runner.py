@@ -37,10 +37,12 @@ from loginprobe.flows.base import flow_for
 from loginprobe.flows.browsers import discover
 from loginprobe.flows.engines import LaunchRecipe
 from loginprobe.flows.probe import Probe, first_line, is_crash
+from loginprobe.flows.recorder import Recorder
 from loginprobe.flows.remote import connect_browser
 from loginprobe.secrets import Redactor
 
 TRANSPLANTS: tuple[Ablation, ...] = ("only-cookies", "only-storage")
+SIGN_IN_AGAIN: tuple[Ablation, ...] = ("relogin", "no-cookies")  # differential runs that log in
 # After Ctrl-C, how long lanes get to notice their closed browsers and hand back what they finished.
 STOP_GRACE_S = 10.0
 
@@ -425,7 +427,9 @@ class Runner:
         """The context for this spec, notes about how it was prepared, the profile copy used, and
         whether the run is a returning visit (stored state, signing in only if the site asks)."""
         site, notes = spec.site, []
-        returning = spec.mode != "fresh" and spec.ablation != "relogin"
+        # "relogin" signs in again on the same profile; "no-cookies" is the manual fix "clear the
+        # cookies and sign in again". The other differential runs return, as the visit they vary did.
+        returning = spec.mode != "fresh" and spec.ablation not in SIGN_IN_AGAIN
         options = self._context_options(spec, run_dir)
         if spec.shares_browser:
             assert browser is not None
@@ -470,7 +474,7 @@ class Runner:
         )
         if spec.ablation == "no-cookies":
             context.clear_cookies()
-            notes.append("profile copy with every cookie removed")
+            notes.append("profile copy with every cookie removed, then signing in again")
         elif spec.ablation == "relogin":
             notes.append("profile copy, signing in again before opening the protected resource")
         return context, notes, copy, returning
@@ -530,32 +534,30 @@ class Runner:
             returning=returning,
             landing_hint=profiles.landing(copy) if copy is not None else None,
         )
-        recorder = probe.start()
-        if spec.mode == "persisted" and spec.ablation is None:
-            with self._lock:
-                self.profile_states[(site.name, spec.engine)] = dict(recorder.raw_state)
-        exchanges, after, outcome, recorder_notes = probe.run()
-        assert probe.page is not None
-        artifacts = self._close(context, probe.page, outcome, run_dir, spec)
-        if copy is not None and probe.landing_url and outcome.success:
+
+        def keep_profile_state(recorder: Recorder) -> None:
+            if spec.mode == "persisted" and spec.ablation is None:
+                with self._lock:
+                    self.profile_states[(site.name, spec.engine)] = dict(recorder.raw_state)
+
+        evidence = probe.perform(
+            run_id=spec.run_id,
+            mode=spec.mode,
+            engine_version=version,
+            launch=recipe.how,
+            notes=notes,
+            ablation=spec.ablation,
+            via_proxy=spec.via_proxy,
+            proxy=settings.proxy if spec.via_proxy else None,
+            on_started=keep_profile_state,
+            close=lambda page, outcome: self._close(context, page, outcome, run_dir, spec),
+        )
+        if copy is not None and probe.landing_url and evidence.outcome.success:
             profiles.remember_landing(copy, probe.landing_url)
         if copy is not None and settings.update_profile and spec.ablation is None and not spec.via_proxy:
             with self._lock:
                 self._pending_commits.append((copy, profiles.profile_root(settings, site, spec.engine)))
-        return probe.evidence(
-            run_id=spec.run_id,
-            mode=spec.mode,
-            exchanges=exchanges,
-            after=after,
-            outcome=outcome,
-            artifacts=artifacts,
-            engine_version=version,
-            launch=recipe.how,
-            notes=[*notes, *recorder_notes],
-            ablation=spec.ablation,
-            via_proxy=spec.via_proxy,
-            proxy=settings.proxy if spec.via_proxy else None,
-        )
+        return evidence
 
     def _record_version(self, engine: Engine, version: str) -> None:
         with self._lock:

@@ -42,7 +42,7 @@ def visit_app(page: Page, site: Site) -> None:
     open_quietly(page, site.url)
 
 
-def login_requested(page: Page, site: Site, protected_requested_by_page: bool) -> str | None:
+def login_requested(page: Page, site: Site, opened: str, protected_requested_by_page: bool) -> str | None:
     """Why the site asks this returning browser to sign in (one sentence), or None when it does not.
 
     The site asks when it shows a login form, when the visit landed on the login page or on the
@@ -58,9 +58,9 @@ def login_requested(page: Page, site: Site, protected_requested_by_page: bool) -
             return None
         return "the page did not call the protected URL itself; it was called with the configured credential"
     url = page.url
-    if site.flow == "oidc" and origin_of(url) not in (origin_of(site.target), origin_of(site.returning_url)):
+    if site.flow == "oidc" and origin_of(url) not in (origin_of(site.target), origin_of(opened)):
         return f"the visit was sent to the identity provider at {origin_of(url)}"
-    if site.url != site.returning_url and same_resource(url, site.url):
+    if site.url != opened and same_resource(url, site.url):
         return f"the visit landed on the login page {site.url}"
     if _shows_login_form(page, site):
         return f"{url} shows a login form"

@@ -31,7 +31,7 @@ from playwright.sync_api import BrowserType
 
 from loginprobe.config.settings import Settings, Site, load_settings
 from loginprobe.errors import LoginprobeError
-from loginprobe.evidence import Artifacts, RunEvidence, SiteEvidence
+from loginprobe.evidence import RunEvidence, SiteEvidence
 from loginprobe.secrets import Redactor
 from loginprobe.verdict import Verdict
 
@@ -173,18 +173,11 @@ def login_probe(
             )
         context = new_context(**flow_for(resolved).context_options(resolved))
         probe = Probe(context, resolved, browser_name, redactor, loginprobe_settings.timeout, capture=False)
-        probe.start()
-        exchanges, after, outcome, notes = probe.run()
-        evidence = probe.evidence(
+        evidence = probe.perform(
             run_id=f"{resolved.name}-{browser_name}-fresh",
             mode="fresh",
-            exchanges=exchanges,
-            after=after,
-            outcome=outcome,
-            artifacts=Artifacts(),
             engine_version=browser.version,
             launch="pytest-playwright",
-            notes=notes,
         )
         verdict = diagnose(SiteEvidence(site=resolved.name, runs=[evidence]))
         # Straight into user_properties (what JUnit XML writes as <properties>): the
