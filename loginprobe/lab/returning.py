@@ -9,8 +9,10 @@ with state the browser kept from an earlier visit, as real single-page apps and 
 - `/console/` reads its API key from `/console/config.json` (no key is configured by the user) and
   calls `/apikey/data` with it.
 
-None of the pages sends a returning user to a login form by itself: each shows the API's refusal and
-a link to sign in, so what a returning browser kept decides what it sees.
+The pages sit behind the check Next.js's middleware examples make: no session cookie at all sends
+the browser to sign in; a cookie, valid or not, gets the page, and the API judges it. So a browser that
+holds state from an earlier visit sees the API's refusal (and a link to sign in), not a login form,
+while a browser without cookies is asked to sign in.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from loginprobe.lab.state import SESSION_COOKIE, LabState
-from loginprobe.lab.wsgi import COOKIE_CHALLENGE, challenge, json_response, page
+from loginprobe.lab.wsgi import COOKIE_CHALLENGE, challenge, esc, json_response, page
 
 RULES = [
     Rule("/dashboard", endpoint="dashboard"),
@@ -104,6 +106,15 @@ def _no_store(response: Response) -> Response:
     return response
 
 
+def _behind_cookie(request: Request, title: str, body: str, login: str) -> Response:
+    """The page when the request carries a session cookie (valid or not), else a redirect to `login`."""
+    if SESSION_COOKIE in request.cookies:
+        return _no_store(page(title, body))
+    response = page("Sign in first", f"<p><a href='{esc(login)}'>Sign in</a></p>", status=302)
+    response.headers["Location"] = login
+    return _no_store(response)
+
+
 class ReturningApps:
     """The handlers of `RULES` (LabApp dispatches to them)."""
 
@@ -117,7 +128,7 @@ class ReturningApps:
     # -- a dashboard behind a cookie-session JSON API --------------------------------------------
 
     def on_dashboard(self, request: Request) -> Response:
-        return _no_store(page("Dashboard", DASHBOARD))
+        return _behind_cookie(request, "Dashboard", DASHBOARD, "/login?next=/dashboard")
 
     def on_api_session(self, request: Request) -> Response:
         user = self.lab.session_user(request.cookies.get(SESSION_COOKIE))
@@ -128,7 +139,7 @@ class ReturningApps:
     # -- a portal that hands its page a token document -------------------------------------------
 
     def on_portal(self, request: Request) -> Response:
-        return _no_store(page("Portal", PORTAL))
+        return _behind_cookie(request, "Portal", PORTAL, "/login?next=/portal/")
 
     def on_portal_token(self, request: Request) -> Response:
         user = self.lab.session_user(request.cookies.get(SESSION_COOKIE))
@@ -147,7 +158,7 @@ class ReturningApps:
     # -- an OpenID Connect relying party ---------------------------------------------------------
 
     def on_rp_home(self, request: Request) -> Response:
-        return _no_store(page("Relying party", RP_HOME))
+        return _behind_cookie(request, "Relying party", RP_HOME, "/oidc/start?next=/rp/")
 
     def on_rp_profile(self, request: Request) -> Response:
         session = self.lab.session(request.cookies.get(SESSION_COOKIE))

@@ -4,6 +4,14 @@ check. A scenario only sets the site up; what went wrong is for the checks to fi
 `seed` switches are on while a returning browser's profile is first created by logging in (None: no
 seeding needed); `probe` switches are on while the site is checked. `modes` names the modes in which
 the login fails (empty for the controls).
+
+Sites are configured as a user would configure their own: the login page (`url`), the resource that
+decides success (`protected_url`), and for apps whose scripts make that request the app page
+(`app_url`), or for apps that need no login at all `flow = "visit"` with the page a user opens
+(`start_url`). A persisted run is a returning visit: it opens `start_url`, else `app_url`, else the
+protected URL with the profile's state and signs in only if the site asks; so the lab behaves as real
+frameworks do (login pages show the form to signed-in users, pages show an API's refusal instead of
+signing anyone in by themselves).
 """
 
 from __future__ import annotations
@@ -103,7 +111,49 @@ def api_key(lab: Lab) -> dict[str, Any]:
 
 
 def spa(lab: Lab) -> dict[str, Any]:
-    return form("/spa/login", "/api/me")(lab)
+    """A single-page app: signs in at /spa/login, and its page /spa/ calls /api/me with the JWT it keeps
+    in localStorage."""
+    return {**form("/spa/login", "/api/me")(lab), "app_url": lab.app_url + "/spa/"}
+
+
+def dashboard(lab: Lab) -> dict[str, Any]:
+    """A dashboard whose script calls a cookie-session JSON API (a Flask or Django app)."""
+    return {**form("/login?next=/dashboard", "/api/session")(lab), "app_url": lab.app_url + "/dashboard"}
+
+
+def portal(through_cache: bool) -> SiteFn:
+    """A portal page that fetches a token document with the session cookie and calls /api/me with the
+    token in it; optionally through the shared cache in front of the app."""
+
+    def site(lab: Lab) -> dict[str, Any]:
+        root = lab.cache_url if through_cache else lab.app_url
+        return {**form("/login?next=/portal/", "/api/me", base=root)(lab), "app_url": root + "/portal/"}
+
+    return site
+
+
+def relying_party(lab: Lab) -> dict[str, Any]:
+    """An OpenID Connect relying party: signs in at the identity provider, and its page /rp/ calls an
+    API that needs the access token the relying party keeps in its session."""
+    return {
+        "url": lab.app_url + "/oidc/start?next=/rp/",
+        "protected_url": lab.app_url + "/rp/api/profile",
+        "app_url": lab.app_url + "/rp/",
+        "flow": "oidc",
+        "credentials": _password(lab),
+        "issuer": lab.idp_url,
+    }
+
+
+def console(lab: Lab) -> dict[str, Any]:
+    """An app that gets its API key from its own config.json: the user configures no key, only the
+    page to open (`flow = "visit"`)."""
+    return {
+        "url": lab.app_url + "/console/",
+        "start_url": lab.app_url + "/console/",
+        "protected_url": lab.app_url + "/apikey/data",
+        "flow": "visit",
+    }
 
 
 def oidc(lab: Lab) -> dict[str, Any]:
@@ -159,12 +209,42 @@ _ALL = [
     Scenario(
         "control-oidc",
         "none",
-        "An OpenID Connect sign-in at an identity provider on another site.",
-        oidc,
+        "An OpenID Connect relying party signed in at an identity provider on another site; a returning "
+        "browser's relying-party session and access token are still valid.",
+        relying_party,
+        seed={},
         modes=(),
     ),
     Scenario(
         "control-spa", "none", "A single-page app that keeps its JWT in localStorage.", spa, seed={}, modes=()
+    ),
+    Scenario(
+        "control-dashboard",
+        "none",
+        "A dashboard whose script calls a cookie-session API; a returning browser's session is still valid.",
+        dashboard,
+        seed={},
+        modes=(),
+    ),
+    Scenario(
+        "control-shared-cache-token",
+        "none",
+        "A portal's token document is kept by a shared cache keyed on the Cookie header (Age, X-Cache on "
+        "a no-store document), and the token in it is still valid.",
+        portal(through_cache=True),
+        seed={"shared_cache_cookie_ttl_s": 3600},
+        probe={"shared_cache_cookie_ttl_s": 3600},
+        modes=(),
+    ),
+    Scenario(
+        "control-app-config",
+        "none",
+        "An app reads its API key from a config.json the browser caches for a day, and the key is still "
+        "valid.",
+        console,
+        seed={"app_config_cache_control": "max-age=86400"},
+        probe={"app_config_cache_control": "max-age=86400"},
+        modes=(),
     ),
     Scenario(
         "control-service-worker",
@@ -210,7 +290,47 @@ _ALL = [
         },
         probe={"account_cache_control": "public, s-maxage=3600", "cache_ignore_vary": True},
     ),
+    Scenario(
+        "stale-cache-shared-token",
+        "stale-cache",
+        "A shared cache keyed on the Cookie header keeps the portal's no-store token document and serves "
+        "a returning browser the token that has since been revoked.",
+        portal(through_cache=True),
+        seed={"shared_cache_cookie_ttl_s": 3600},
+        probe={"shared_cache_cookie_ttl_s": 3600, "tokens_revoked": True},
+        modes=RETURNING,
+    ),
+    Scenario(
+        "stale-cache-browser-token",
+        "stale-cache",
+        "The portal's token document is marked private, max-age=3600; a returning browser's HTTP cache "
+        "still holds it and its token, which has since been revoked.",
+        portal(through_cache=False),
+        seed={"token_document_cache_control": "private, max-age=3600"},
+        probe={"token_document_cache_control": "private, max-age=3600", "tokens_revoked": True},
+        modes=RETURNING,
+    ),
+    Scenario(
+        "stale-cache-app-config",
+        "stale-cache",
+        "The API key was rotated; a returning browser's HTTP cache still holds the app's config.json "
+        "(max-age=86400) with the old key, which the API refuses as revoked.",
+        console,
+        seed={"app_config_cache_control": "max-age=86400"},
+        probe={"app_config_cache_control": "max-age=86400", "api_key_rotated": True},
+        modes=RETURNING,
+    ),
     # Stale cookies.
+    Scenario(
+        "stale-cookie-rotated-key",
+        "stale-cookie",
+        "The server rotated the key that signs its session cookies (a new SECRET_KEY): a returning "
+        "browser's cookie no longer verifies, and the dashboard's API refuses it.",
+        dashboard,
+        seed={},
+        probe={"session_secret_rotated": True},
+        modes=RETURNING,
+    ),
     Scenario(
         "stale-cookie-session-lost",
         "stale-cookie",
@@ -257,6 +377,16 @@ _ALL = [
         "A returning single-page app reuses the JWT in its localStorage after the server clock moved past "
         "its expiry.",
         spa,
+        seed={},
+        probe={"clock_offset_s": 3600},
+        modes=RETURNING,
+    ),
+    Scenario(
+        "expired-token-oidc-session",
+        "expired-token",
+        "An hour later the relying party's session lives on, and the identity provider's too, but the "
+        "access token kept in it has expired: its API answers 401 naming the expiry.",
+        relying_party,
         seed={},
         probe={"clock_offset_s": 3600},
         modes=RETURNING,

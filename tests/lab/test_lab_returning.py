@@ -43,8 +43,18 @@ def test_login_page_shows_the_form_to_a_signed_in_user_and_signing_in_again_repl
     assert fetch(lab.app_url + "/api/session", headers=cookie(new)).json() == {"user": "alice"}
 
 
+def test_app_pages_redirect_a_browser_without_cookies_and_show_any_cookie_the_page(lab: Lab) -> None:
+    # As Next.js middleware does: the cookie's presence decides the page, the API its validity
+    logins = {"/dashboard": "/login?next=/dashboard", "/portal/": "/login?next=/portal/"}
+    logins["/rp/"] = "/oidc/start?next=/rp/"
+    for path, login in logins.items():
+        bare = fetch(lab.app_url + path)
+        assert (bare.status, bare.header("Location")) == (302, login), path
+        assert fetch(lab.app_url + path, headers=cookie("not-a-valid-session")).status == 200, path
+
+
 def test_dashboard_calls_the_session_api_and_shows_no_form_itself(lab: Lab) -> None:
-    dashboard = fetch(lab.app_url + "/dashboard")
+    dashboard = fetch(lab.app_url + "/dashboard", headers=cookie(sign_in(lab)))
     assert dashboard.status == 200 and dashboard.header("Cache-Control") == "no-store"
     assert 'fetch("/api/session"' in dashboard.text and "type='password'" not in dashboard.text
     refused = fetch(lab.app_url + "/api/session")
@@ -102,7 +112,7 @@ def test_portal_token_document_needs_the_session_and_carries_the_cache_control_s
     lab.apply(token_document_cache_control="private, max-age=3600")
     kept = fetch(lab.app_url + "/portal/token", headers=cookie(session))
     assert kept.header("Cache-Control") == "private, max-age=3600"
-    page = fetch(lab.app_url + "/portal/").text
+    page = fetch(lab.app_url + "/portal/", headers=cookie(session)).text
     assert 'fetch("/portal/token"' in page and 'fetch("/api/me"' in page
 
 
@@ -139,7 +149,8 @@ def test_shared_cache_keyed_on_the_cookie_serves_a_revoked_token_document(lab: L
 def test_shared_cache_keeps_only_200s_without_set_cookie(lab: Lab) -> None:
     lab.apply(shared_cache_cookie_ttl_s=3600)
     assert [fetch(lab.cache_url + "/portal/token").header("X-Cache") for _ in range(2)] == ["MISS", "MISS"]
-    assert [fetch(lab.cache_url + "/dashboard").header("X-Cache") for _ in range(2)] == ["MISS", "HIT"]
+    assert [fetch(lab.cache_url + "/dashboard").header("X-Cache") for _ in range(2)] == ["MISS", "MISS"]
+    assert [fetch(lab.cache_url + "/console/").header("X-Cache") for _ in range(2)] == ["MISS", "HIT"]
 
 
 # -- an OpenID Connect relying party and the identity provider's session ---------------------------
@@ -172,7 +183,7 @@ def test_relying_party_session_outlives_its_access_token_and_the_idp_signs_in_si
     assert callback.status == 302 and callback.header("Location") == "/rp/"
     session = (callback.cookie("session") or {})["value"]
     assert fetch(lab.app_url + "/rp/api/profile", headers=cookie(session)).json() == {"sub": "alice"}
-    assert "/rp/api/profile" in fetch(lab.app_url + "/rp/").text
+    assert "/rp/api/profile" in fetch(lab.app_url + "/rp/", headers=cookie(session)).text
     # When an hour passes, the session lives on and its access token does not
     lab.apply(clock_offset_s=3600)
     assert fetch(lab.app_url + "/account", headers=cookie(session)).status == 200

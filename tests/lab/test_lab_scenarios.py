@@ -13,7 +13,7 @@ from loginprobe.lab.switches import Switches
 @pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))
 def test_scenario_is_well_formed(scenario: Scenario, lab: Lab) -> None:
     site = Site(name=scenario.name, **scenario.site(lab))
-    assert site.flow in ("form", "basic", "digest", "bearer", "api-key", "oidc")
+    assert site.flow in ("form", "basic", "digest", "bearer", "api-key", "oidc", "visit")
     assert scenario.cause in CAUSES
     assert set(scenario.modes) <= {"fresh", "persisted"}
     assert (scenario.cause == "none") == (scenario.modes == ())
@@ -45,3 +45,17 @@ def test_the_names_the_demo_uses_exist() -> None:
         "wrong-auth-scheme",
     )
     assert set(demo) <= set(SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))
+def test_pages_a_scenario_opens_exist_on_the_lab(scenario: Scenario, lab: Lab) -> None:
+    # The app page and the start page a returning visit opens are real pages of the lab (a browser
+    # without cookies is sent to sign in), and a `visit` site needs no credentials at all.
+    from lab_http import fetch
+
+    site = Site(name=scenario.name, **scenario.site(lab))
+    for url in (site.start_url, site.app_url):
+        if url is not None:
+            assert fetch(url).status in (200, 302), url
+    if site.flow == "visit":
+        assert site.credentials.configured() == [] and site.start_url is not None
