@@ -84,6 +84,7 @@ class Probe:
     returning: bool = False  # a returning visit: sign in only if the site asks (flows/visit.py)
     landing_hint: str | None = None  # where this profile's last login landed (a returning user opens it)
     landing_url: str | None = None  # where this run's login landed, on the site's own origins
+    on_submitted: Callable[[Page], object] | None = None  # called once a page flow submitted its login
     login_ran: bool = True
     login_trigger: str | None = None
 
@@ -146,6 +147,8 @@ class Probe:
                 return None  # (an HTTP challenge was answered by the browser during the visit itself)
         flow_error = self._perform(page)
         page = self._live_page(page)
+        if self.on_submitted is not None and site.flow in APP_PAGE_FLOWS:
+            self.on_submitted(page)  # before the protected URL replaces the form's own message
         if flow_error is None and origin_of(page.url) in {origin_of(site.target), origin_of(site.url)}:
             self.landing_url = page.url
         app_url = site.app_url if site.flow in APP_PAGE_FLOWS else None
@@ -257,11 +260,13 @@ class Probe:
         via_proxy: bool = False,
         proxy: str | None = None,
         on_started: Callable[[Recorder], None] | None = None,
+        on_submitted: Callable[[Page], object] | None = None,
         close: Callable[[Page, Outcome], Artifacts] | None = None,
     ) -> RunEvidence:
         """The whole run, the one lifecycle every caller shares: subscribe the recorder, sign in (or
         return), judge, let the caller close the context into artifacts, and build the evidence."""
         recorder = self.start()
+        self.on_submitted = on_submitted
         if on_started is not None:
             on_started(recorder)
         exchanges, after, outcome, run_notes = self.run()

@@ -32,7 +32,7 @@ from loginprobe.evidence import (
     RunEvidence,
     SkippedRun,
 )
-from loginprobe.flows import profiles, watchdog
+from loginprobe.flows import profiles, screenshots, watchdog
 from loginprobe.flows.base import flow_for
 from loginprobe.flows.browsers import discover
 from loginprobe.flows.engines import LaunchRecipe
@@ -550,6 +550,7 @@ class Runner:
             via_proxy=spec.via_proxy,
             proxy=settings.proxy if spec.via_proxy else None,
             on_started=keep_profile_state,
+            on_submitted=(lambda page: screenshots.after_submit(page, run_dir)) if settings.capture else None,
             close=lambda page, outcome: self._close(context, page, outcome, run_dir, spec),
         )
         if copy is not None and probe.landing_url and evidence.outcome.success:
@@ -588,15 +589,28 @@ class Runner:
         except PlaywrightError:
             pass  # already closed by a crash
         har = "network.har" if (run_dir / "network.har").exists() else None
-        return self._publish(run_dir, spec, trace, har, screenshot)
+        submitted = run_dir / screenshots.AFTER_SUBMIT
+        after_submit = None
+        if submitted.exists():
+            if outcome.success:
+                submitted.unlink()  # only a failure's form message is worth the disk and the report's size
+            else:
+                after_submit = screenshots.AFTER_SUBMIT
+        return self._publish(run_dir, spec, trace, har, screenshot, after_submit)
 
     def _publish(
-        self, run_dir: Path, spec: RunSpec, trace: str | None, har: str | None, shot: str | None
+        self,
+        run_dir: Path,
+        spec: RunSpec,
+        trace: str | None,
+        har: str | None,
+        shot: str | None,
+        after_submit: str | None = None,
     ) -> Artifacts:
         """Redact in the private work folder, then move into the report folder."""
         from loginprobe.reports.redact import redact_artifacts
 
-        files = [name for name in (trace, har, shot) if name]
+        files = [name for name in (trace, har, shot, after_submit) if name]
         if not files:
             return Artifacts()
         staging = run_dir / "publish"
@@ -614,6 +628,7 @@ class Runner:
             trace=str(rel / trace) if trace else None,
             har=str(rel / har) if har else None,
             screenshot=str(rel / shot) if shot else None,
+            screenshot_after_submit=str(rel / after_submit) if after_submit else None,
         )
 
     # -- end --------------------------------------------------------------------------------
