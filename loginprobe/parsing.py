@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import jwt
 
 from loginprobe.evidence import AuthorizationSent, Challenge, JwtRecord, SetCookie
-from loginprobe.secrets import Redactor
+from loginprobe.secrets import JWT_RE, Redactor
 
 if TYPE_CHECKING:
     from jwt.types import Options
@@ -62,7 +62,7 @@ _KNOWN_SCHEMES = frozenset(
 
 # Three base64url segments, the first two being JSON objects (`{"` encodes to `eyJ`). The signature
 # may be empty: an unsecured `alg: none` token (RFC 7519 §6) is exactly what a diagnosis wants to see.
-_JWT_SHAPE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_JWT_SHAPE = JWT_RE  # one definition, in loginprobe.secrets.rules
 
 # Nothing is verified: loginprobe reports what a token says, the server decides whether to trust it.
 # `verify_sub`/`verify_jti` too, so a non-string `sub` (seen in the wild) is reported, not rejected.
@@ -236,7 +236,7 @@ def parse_set_cookie(value: str, redactor: Redactor) -> SetCookie | None:
         attributes[attr_name] = "" if attr_name in _FLAG_ATTRIBUTES else attr_value.strip(_WS)
     return SetCookie(
         name=name,
-        value_fingerprint=redactor.add(cookie_value.strip(_WS), searchable=True),
+        value_fingerprint=redactor.cookie(name, cookie_value.strip(_WS)),
         attributes=attributes,
     )
 

@@ -1,12 +1,14 @@
 """Artifact redaction: Playwright's traces and HARs hold every password, cookie and token; ours must not.
 
-Two passes over a report folder. First every HAR and every trace's `trace.network` is read for values
-that are secrets by position (Cookie, Set-Cookie, Authorization headers, `cookies[].value`, password
-fields of posted forms, api keys in query strings, tokens in JSON token responses) and each is
-registered with the `Redactor`, so a cookie first seen in one run's HAR is also replaced in another
-run's trace screenshots-free text. Then every text file and every zip member is rewritten through
-`Redactor.data`, atomically (temp file, then `os.replace`), keeping zip member names so that
-`playwright show-trace` still opens the trace.
+Two passes over a report folder. First every HAR and every trace member (`*.trace`, `*.network`) is
+redacted once with its result thrown away: that registers with the `Redactor` every value that is a
+secret by position (Cookie and Set-Cookie of session cookies, Authorization, api-key headers, password
+fields, credential query parameters, tokens in JSON), so a cookie first seen in one run's HAR is also
+replaced in another run's trace. Then every file and zip member is rewritten by its structure
+(`loginprobe.secrets.structure`: JSON by member, HAR and trace events by field, XML and HTML by text
+and attribute, scripts inside their literals, URLs by parameter), atomically (temp file, then
+`os.replace`), keeping zip member names so that `playwright show-trace` still opens the trace. A file
+is rewritten only when something in it changed.
 
 `scan_for_secrets` is the independent check: it looks for the raw values in every form they travel in.
 """
@@ -23,32 +25,20 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus
+from urllib.parse import quote, quote_plus
 
-from loginprobe.secrets import FINGERPRINT_RE, MIN_SEARCH_LENGTH, Redactor
+from loginprobe.secrets import Redactor, ordinary
+from loginprobe.secrets import structure as by_structure
 
-# Files rewritten as text; zip members are judged by content instead (trace resources have no suffix).
-TEXT_SUFFIXES = {".json", ".har", ".md", ".html", ".htm", ".xml", ".txt", ".log", ".trace", ".network"}
+# Files rewritten; zip members are judged by name and content (trace resources are named by hash).
+TEXT_SUFFIXES = {
+    ".json", ".har", ".md", ".html", ".htm", ".xml", ".svg", ".txt", ".log", ".trace", ".network",
+    ".stacks", ".js", ".mjs", ".css",
+}  # fmt: skip
 ZIP_SUFFIXES = {".zip"}
-# Field, query and JSON key names whose values are credentials (RFC 6749 names included).
-SECRET_FIELD = re.compile(
-    r"^(pass(word)?|passwd|pwd|new[-_]?password|current[-_]?password|secret|client[-_]?secret|"
-    r"api[-_]?key|apikey|key|access[-_]?token|refresh[-_]?token|id[-_]?token|token|code|code[-_]?verifier|"
-    r"session|sid|auth|authorization|assertion|otp|pin)$",
-    re.IGNORECASE,
-)
-# Request/response headers whose whole value (after a scheme) is a credential.
-CREDENTIAL_HEADERS = {"authorization", "proxy-authorization"}
-SECRET_HEADER = re.compile(
-    r"^(x-)?(api[-_]?key|auth[-_]?token|access[-_]?token|session[-_]?(id|token)|[cx]srf[-_]?token)$|"
-    r"-(api[-_]?key|token|secret)$",
-    re.IGNORECASE,
-)
-# Trace actions that type into a field; the value is a secret when the selector looks like one.
-TYPING_METHODS = {"fill", "type", "pressSequentially"}
-SECRET_SELECTOR = re.compile(r"pass|pwd|secret|token|api[-_]?key|otp|pin", re.IGNORECASE)
-IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF")
+IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"\x00\x00\x01\x00", b"wOF2", b"wOFF")
+# Searched secrets shorter than this are scanned for as whole tokens, as `Redactor.text` replaces them.
+_WHOLE_TOKEN_BELOW = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,223 +51,138 @@ class SecretHit:
     secret_index: int  # index into the list given to `scan_for_secrets`, never the value
 
 
-# -- registration: values that are secrets by position -------------------------------------------
+# -- one document ------------------------------------------------------------------------------
 
 
-def _searchable(value: str) -> bool:
-    return len(value) >= MIN_SEARCH_LENGTH
-
-
-def _register(value: str | None, redactor: Redactor) -> str:
-    """Register a positional secret; returns its fingerprint (empty for an empty value)."""
-    if not value:
-        return value or ""
-    if FINGERPRINT_RE.search(value):
-        return value  # already redacted (a second pass, or a JWT whose signature was fingerprinted)
-    return redactor.add(value, searchable=_searchable(value))
-
-
-def _cookie_pairs(header: str, redactor: Redactor) -> str:
-    """`a=1; b=2` with each value fingerprinted."""
-    out = []
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        out.append(f"{name}{sep}{_register(value.strip(), redactor)}" if sep else part.strip())
-    return "; ".join(out)
-
-
-def _set_cookie(line: str, redactor: Redactor) -> str:
-    """`name=value; Path=/; HttpOnly` with the value fingerprinted, attributes kept."""
-    first, sep, rest = line.partition(";")
-    name, eq, value = first.strip().partition("=")
-    if not eq:
-        return line
-    mark = _register(value.strip().strip('"'), redactor)
-    return f"{name}={mark}{sep}{rest}"
-
-
-def _authorization(value: str, redactor: Redactor) -> str:
-    """`Scheme credentials` with the credentials fingerprinted; Basic's password registered too."""
-    scheme, _sep, credentials = value.strip().partition(" ")
-    if not credentials:
-        return _register(scheme, redactor)
-    credentials = credentials.strip()
-    if scheme.lower() == "basic":
-        try:
-            user, colon, password = base64.b64decode(credentials, validate=True).decode().partition(":")
-        except ValueError:
-            pass  # not valid base64: the credential is still registered whole below
-        else:
-            if colon and password:
-                redactor.add_basic(user, password)
-    return f"{scheme} {_register(credentials, redactor)}"
-
-
-def _header_value(name: str, value: str, redactor: Redactor) -> str:
-    """A header value with its credential part fingerprinted (other headers unchanged)."""
+def _kind(name: str, blob: bytes) -> str:
+    """What a file or member is, by its name first and its first bytes otherwise."""
     lowered = name.lower()
-    if lowered == "cookie":
-        return _cookie_pairs(value, redactor)
-    if lowered == "set-cookie":
-        return "\n".join(_set_cookie(line, redactor) for line in value.split("\n"))
-    if lowered in CREDENTIAL_HEADERS:
-        return _authorization(value, redactor)
-    if SECRET_HEADER.search(lowered):
-        return _register(value, redactor)
-    return value
+    if lowered.endswith((".trace", ".network")):
+        return "events"
+    if lowered.endswith(".zip") or blob.startswith(b"PK\x03\x04"):
+        return "zip"
+    if blob.startswith(IMAGE_MAGIC):
+        return "binary"
+    for suffixes, kind in (
+        ((".har",), "har"),
+        ((".json", ".stacks"), "json"),
+        ((".xml", ".svg"), "xml"),
+        ((".html", ".htm"), "html"),
+        ((".js", ".mjs"), "js"),
+        ((".css",), "css"),
+        ((".md", ".txt", ".log"), "text"),
+    ):
+        if lowered.endswith(suffixes):
+            return kind
+    head = blob[:512].lstrip()
+    if head.startswith((b"{", b"[")):
+        return "json"
+    if head.startswith((b"<?xml", b"<svg")):
+        return "xml"
+    if head.startswith(b"<"):
+        return "html"
+    return "text"
 
 
-def _json_secrets(data: Any, redactor: Redactor) -> None:
-    """Register every string under a credential-named key of a JSON document (token responses)."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(value, str) and SECRET_FIELD.match(str(key)):
-                _register(value, redactor)
-            else:
-                _json_secrets(value, redactor)
-    elif isinstance(data, list):
-        for item in data:
-            _json_secrets(item, redactor)
-
-
-def _body_text(container: dict[str, Any]) -> str | None:
-    """The text of a HAR postData/content, base64 decoded when it is text."""
-    text = container.get("text")
-    if not isinstance(text, str):
-        return None
-    if container.get("encoding") == "base64":
-        try:
-            return base64.b64decode(text).decode("utf-8")
-        except ValueError:
-            return None
-    return text
-
-
-def _set_body_text(container: dict[str, Any], text: str) -> None:
-    if container.get("encoding") == "base64":
-        container["text"] = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    else:
-        container["text"] = text
-
-
-def _body_secrets(container: dict[str, Any], redactor: Redactor) -> None:
-    """Register credentials in a form-encoded or JSON body, then redact the body text."""
-    text = _body_text(container)
-    if text is None:
-        return
-    mime = str(container.get("mimeType", "")).lower()
-    if "x-www-form-urlencoded" in mime or (not mime and "=" in text and "{" not in text):
-        for name, value in parse_qsl(text, keep_blank_values=True):
-            if SECRET_FIELD.match(name):
-                _register(value, redactor)
-    elif "json" in mime or text.lstrip().startswith(("{", "[")):
-        try:
-            _json_secrets(json.loads(text), redactor)
-        except ValueError:
-            pass  # not JSON after all: plain text replacement below still applies
-    _set_body_text(container, redactor.text(text))
-
-
-def redact_entry(entry: dict[str, Any], redactor: Redactor) -> None:
-    """Register and fingerprint the secrets of one HAR entry (also a trace `resource-snapshot`), in place."""
-    for side in ("request", "response"):
-        message = entry.get(side)
-        if not isinstance(message, dict):
-            continue
-        for header in message.get("headers") or []:
-            if isinstance(header, dict) and isinstance(header.get("value"), str):
-                header["value"] = _header_value(str(header.get("name", "")), header["value"], redactor)
-        for cookie in message.get("cookies") or []:
-            if isinstance(cookie, dict) and isinstance(cookie.get("value"), str):
-                cookie["value"] = _register(cookie["value"], redactor)
-        for item in message.get("queryString") or []:
-            if isinstance(item, dict) and SECRET_FIELD.match(str(item.get("name", ""))):
-                item["value"] = _register(str(item.get("value", "")), redactor)
-        post = message.get("postData")
-        if isinstance(post, dict):
-            for param in post.get("params") or []:
-                if isinstance(param, dict) and SECRET_FIELD.match(str(param.get("name", ""))):
-                    param["value"] = _register(str(param.get("value", "")), redactor)
-            _body_secrets(post, redactor)
-        content = message.get("content")
-        if isinstance(content, dict):
-            _body_secrets(content, redactor)
-
-
-def _har_document(blob: bytes, redactor: Redactor) -> bytes | None:
-    """A HAR rewritten field by field, or None when the bytes are not a HAR."""
+def _har(text: str, redactor: Redactor) -> str | None:
+    """A HAR rewritten entry by entry, or None when the text is not a HAR."""
     try:
-        har = json.loads(blob.decode("utf-8"))
+        har = json.loads(text)
     except ValueError:
         return None
     entries = har.get("log", {}).get("entries") if isinstance(har, dict) else None
     if not isinstance(entries, list):
         return None
-    for entry in entries:
-        if isinstance(entry, dict):
-            redact_entry(entry, redactor)
-    return json.dumps(har, indent=2, ensure_ascii=False).encode("utf-8")
+    original = json.dumps(har)
+    har["log"]["entries"] = [
+        by_structure.har_entry(e, redactor) if isinstance(e, dict) else e for e in entries
+    ]
+    cleaned = by_structure.json_value(har, redactor)
+    if json.dumps(cleaned) == original:
+        return text
+    return json.dumps(cleaned, indent=2, ensure_ascii=False)
 
 
-def _trace_events(blob: bytes, redactor: Redactor) -> bytes:
-    """A `trace.trace` / `trace.network` (JSON lines) with positional secrets registered and fingerprinted."""
-    try:
-        lines = blob.decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        return blob
+def _events(text: str, redactor: Redactor) -> str:
+    """A trace's JSON lines, each event redacted by field; lines that did not change are kept as they were."""
     out = []
-    for line in lines:
+    for line in text.split("\n"):
         try:
             event = json.loads(line) if line.strip() else None
         except ValueError:
             event = None
         if not isinstance(event, dict):
-            out.append(line)
+            out.append(line if event is None else by_structure.json_text(line, redactor) or line)
             continue
-        snapshot = event.get("snapshot")
-        if event.get("type") == "resource-snapshot" and isinstance(snapshot, dict):
-            redact_entry(snapshot, redactor)
-        params = event.get("params")
-        if event.get("method") in TYPING_METHODS and isinstance(params, dict):
-            selector = str(params.get("selector", ""))
-            if SECRET_SELECTOR.search(selector) and isinstance(params.get("value"), str):
-                _register(params["value"], redactor)
-            if SECRET_SELECTOR.search(selector) and isinstance(params.get("text"), str):
-                _register(params["text"], redactor)
-        out.append(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
-    return "\n".join(out).encode("utf-8")
+        cleaned = by_structure.trace_event(event, redactor)
+        compact = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+        out.append(line if cleaned == event else compact)
+    return "\n".join(out)
 
 
-# -- rewriting -----------------------------------------------------------------------------------
+def _report_json(text: str, redactor: Redactor) -> str | None:
+    """loginprobe's own report.json, redacted by its model's field types; None when it is no Report."""
+    from pydantic import ValidationError
+
+    from loginprobe.report import Report
+
+    try:
+        report = Report.model_validate_json(text)
+    except (ValidationError, ValueError):
+        return None
+    cleaned = by_structure.model(report, redactor)
+    return text if cleaned is report else cleaned.model_dump_json(indent=2)
 
 
-def _is_image(blob: bytes) -> bool:
-    return blob.startswith(IMAGE_MAGIC)
-
-
-def _member_kind(name: str) -> str:
-    lowered = name.lower()
-    if lowered.endswith((".trace", ".network")):
-        return "events"
-    if lowered.endswith(".har"):
-        return "har"
-    if lowered.endswith(".zip"):
-        return "zip"
-    return "other"
+def _text_document(name: str, kind: str, text: str, redactor: Redactor) -> str:
+    if kind == "events":
+        return _events(text, redactor)
+    if kind == "har" or (kind == "json" and '"log"' in text[:200]):
+        cleaned = _har(text, redactor)
+        if cleaned is not None:
+            return cleaned
+    if kind == "json":
+        cleaned = _report_json(text, redactor) if Path(name).name == "report.json" else None
+        if cleaned is None:
+            cleaned = by_structure.json_text(text, redactor)
+        return cleaned if cleaned is not None else redactor.text(text)
+    if kind == "html":
+        return by_structure.markup(text, redactor)
+    if kind in ("js", "css"):
+        return by_structure.code(text, redactor, js=kind == "js")
+    return redactor.text(text)
 
 
 def _redact_blob(name: str, blob: bytes, redactor: Redactor) -> bytes:
-    """One file's or zip member's bytes with every secret replaced."""
-    kind = _member_kind(name)
+    """One file's or zip member's bytes with every secret replaced, by its structure."""
+    kind = _kind(name, blob)
     if kind == "zip":
         return _redact_zip(blob, redactor)
-    if _is_image(blob):
-        return blob  # screenshots: pixels, not text
-    if kind == "events":
-        blob = _trace_events(blob, redactor)
-    elif kind == "har":
-        blob = _har_document(blob, redactor) or blob
-    return redactor.data(blob)
+    if kind == "binary":
+        return blob  # screenshots and fonts: pixels and glyphs, not text
+    if kind == "xml":
+        cleaned = by_structure.xml_document(blob, redactor)
+        if cleaned is not None:
+            return cleaned
+        kind = "html"  # not well-formed: html.parser is tolerant of that
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return redactor.data(blob)  # binary resources: only long secrets, by their raw bytes
+    cleaned_text = _text_document(name, kind, text, redactor)
+    return blob if cleaned_text == text else cleaned_text.encode("utf-8")
+
+
+def _redact_body(blob: bytes, mime: str, redactor: Redactor) -> bytes:
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return redactor.data(blob)
+    cleaned = by_structure.body(text, mime, redactor)
+    return blob if cleaned == text else cleaned.encode("utf-8")
+
+
+# -- folders and zips ----------------------------------------------------------------------------
 
 
 def _zip_members(blob: bytes) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
@@ -286,23 +191,64 @@ def _zip_members(blob: bytes) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
             yield info, archive.read(info)
 
 
+def _registers(name: str) -> bool:
+    return name.lower().endswith((".trace", ".network", ".har"))
+
+
+def _register_zip(blob: bytes, redactor: Redactor) -> None:
+    for info, data in _zip_members(blob):
+        if _registers(info.filename):
+            _redact_blob(info.filename, data, redactor)
+        elif _kind(info.filename, data) == "zip":
+            _register_zip(data, redactor)
+
+
+def _body_types(members: list[tuple[zipfile.ZipInfo, bytes]]) -> dict[str, str]:
+    """Member path -> mime type of the request and response bodies a trace keeps in resources/."""
+    types: dict[str, str] = {}
+    for info, data in members:
+        if _kind(info.filename, data) != "events":
+            continue
+        for line in data.decode("utf-8", "replace").split("\n"):
+            if '"resource-snapshot"' not in line:
+                continue
+            try:
+                snapshot = json.loads(line).get("snapshot") or {}
+            except (ValueError, AttributeError):
+                continue
+            for side, key in (("request", "postData"), ("response", "content")):
+                container = (snapshot.get(side) or {}).get(key) or {}
+                path = container.get("_file") or (
+                    f"resources/{container['_sha1']}" if "_sha1" in container else ""
+                )
+                if path:
+                    types[path] = str(container.get("mimeType", ""))
+    return types
+
+
 def _redact_zip(blob: bytes, redactor: Redactor) -> bytes:
-    """A zip with every member redacted; names, order and timestamps kept, deflate compression."""
+    """A zip with every member redacted; names, order and timestamps kept, deflate compression.
+
+    A trace keeps request and response bodies as resources/ members: each is redacted as the mime type
+    its resource-snapshot gives (a form body by field, JSON by member).
+    """
     members = list(_zip_members(blob))
+    bodies = _body_types(members)
     # Register positional secrets of every member before rewriting any (a cookie in trace.network
     # also sits in the DOM snapshots of trace.trace and in resources/).
-    for info, data in members:
-        if _member_kind(info.filename) == "events":
-            _trace_events(data, redactor)
-        elif _member_kind(info.filename) == "har":
-            _har_document(data, redactor)
+    _register_zip(blob, redactor)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for info, data in members:
             target = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             target.compress_type = zipfile.ZIP_DEFLATED
             target.external_attr = info.external_attr
-            archive.writestr(target, data if info.is_dir() else _redact_blob(info.filename, data, redactor))
+            if info.is_dir():
+                archive.writestr(target, data)
+            elif info.filename in bodies and _kind(info.filename, data) not in ("binary", "zip"):
+                archive.writestr(target, _redact_body(data, bodies[info.filename], redactor))
+            else:
+                archive.writestr(target, _redact_blob(info.filename, data, redactor))
     return out.getvalue()
 
 
@@ -332,20 +278,13 @@ def _artifact_files(folder: Path) -> list[Path]:
 def register_secrets(folder: Path, redactor: Redactor) -> None:
     """Pass 1: register every positional secret of every HAR and trace under the folder."""
     for path in _artifact_files(folder):
-        kind = _member_kind(path.name)
-        if kind == "har":
-            _har_document(path.read_bytes(), redactor)
-        elif kind == "events":
-            _trace_events(path.read_bytes(), redactor)
-        elif kind == "zip":
-            try:
-                for info, data in _zip_members(path.read_bytes()):
-                    if _member_kind(info.filename) == "events":
-                        _trace_events(data, redactor)
-                    elif _member_kind(info.filename) == "har":
-                        _har_document(data, redactor)
-            except zipfile.BadZipFile:
-                continue  # a truncated trace (crashed browser) is still rewritten as bytes below
+        try:
+            if _registers(path.name):
+                _redact_blob(path.name, path.read_bytes(), redactor)
+            elif path.suffix.lower() in ZIP_SUFFIXES:
+                _register_zip(path.read_bytes(), redactor)
+        except zipfile.BadZipFile:
+            continue  # a truncated trace (crashed browser) is still rewritten as bytes below
 
 
 def redact_artifacts(folder: Path, redactor: Redactor) -> None:
@@ -397,11 +336,21 @@ def _forms(secret: str) -> list[tuple[str, bytes]]:
     return unique
 
 
+def _needle(form: str, needle: bytes) -> re.Pattern[bytes]:
+    """A searched form as `Redactor.text` replaces it: short raw forms only as whole tokens."""
+    escaped = re.escape(needle)
+    if form.startswith("base64") or len(needle) >= _WHOLE_TOKEN_BELOW:
+        return re.compile(escaped)
+    before = rb"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))" if needle[:1].isalnum() else b""
+    after = rb"(?![A-Za-z0-9])" if needle[-1:].isalnum() else b""
+    return re.compile(before + escaped + after)
+
+
 def _scan_blob(
     blob: bytes,
     where: str,
     member: str | None,
-    needles: list[tuple[int, str, bytes]],
+    needles: list[tuple[int, str, re.Pattern[bytes]]],
     hit: Callable[[SecretHit], None],
 ) -> None:
     """Search one file or member; a zip (by its magic, whatever its name) is opened and searched inside."""
@@ -415,16 +364,21 @@ def _scan_blob(
         except zipfile.BadZipFile:
             pass  # a truncated or fake zip is searched as plain bytes below
     for index, form, needle in needles:
-        if needle in blob:
+        if needle.search(blob):
             hit(SecretHit(path=where, member=member, form=form, secret_index=index))
 
 
 def scan_for_secrets(folder: Path, secrets: list[str]) -> list[SecretHit]:
-    """Every place a secret still appears (raw, URL, JSON, base64 forms), zips opened recursively."""
+    """Every place a secret still appears (raw, URL, JSON, base64 forms), zips opened recursively.
+
+    A secret that can be ordinary text (`test`, `true`, `42`: see `loginprobe.secrets.ordinary`) is not
+    searched: it cannot be told from the words around it, and redaction replaces it only where it stands
+    as a secret. Short secrets are searched as whole tokens, as redaction replaces them.
+    """
     needles = [
-        (index, form, needle)
+        (index, form, _needle(form, needle))
         for index, secret in enumerate(secrets)
-        if len(secret) >= MIN_SEARCH_LENGTH
+        if not ordinary(secret)
         for form, needle in _forms(secret)
     ]
     hits: list[SecretHit] = []
