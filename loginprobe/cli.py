@@ -156,11 +156,11 @@ class _LiveProgress:
 
 
 def _run(settings: Any) -> int:
-    from loginprobe.pipeline import plan, run_check
+    from loginprobe.pipeline import run_check, runnable_plan
     from loginprobe.reports import github_outputs
     from loginprobe.reports.terminal import print_summary
 
-    live = _LiveProgress(len(plan(settings)), enabled=errors.is_terminal)
+    live = _LiveProgress(len(runnable_plan(settings)), enabled=errors.is_terminal)  # empty: one line, exit 2
     stop = threading.Event()
     with live.progress:
         outcome = run_check(settings, progress=live, stop=stop)

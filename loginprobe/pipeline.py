@@ -66,6 +66,28 @@ def plan(settings: Settings) -> list[RunSpec]:
     return specs
 
 
+def runnable_plan(settings: Settings) -> list[RunSpec]:
+    """The plan, or a `ConfigError` saying why it holds nothing to run (exit 2, before any browser)."""
+    specs = plan(settings)
+    if specs:
+        return specs
+    if settings.shard:
+        whole = plan(settings.model_copy(update={"shard": None}))
+        if whole:
+            pairs = len({(s.site.name, s.engine) for s in whole})
+            total = settings.shard.split("/")[1]
+            raise ConfigError(
+                f"--shard {settings.shard} has nothing to run: the plan has {pairs} site x browser "
+                f"pair{'s' if pairs != 1 else ''} for {total} shards"
+            )
+    if set(settings.modes) == {"state"}:
+        raise ConfigError(
+            "nothing to run: mode 'state' needs a storage_state file for the site "
+            "(--storage-state, or storage_state in its [[sites]] entry)"
+        )
+    raise ConfigError("nothing to run: no site x browser x mode combination was planned")
+
+
 def plan_ablations(settings: Settings, results: list[RunResult]) -> list[RunSpec]:
     """Differential runs for each engine whose returning browser failed where a fresh one succeeded."""
     if not settings.ablate:
@@ -139,7 +161,7 @@ def run_check(
         runner.stop = stop
     interrupted = False
     results: list[RunResult] = []
-    specs = plan(settings)
+    specs = runnable_plan(settings)
     try:
         results = runner.run(specs)  # Ctrl-C inside returns what finished, with runner.stop set
         extra = plan_ablations(settings, results)
@@ -173,6 +195,15 @@ def run_check(
         missing=missing,
     )
     report = _diagnose(report)
+    unreachable = {site: line for site in report.sites if (line := _unreachable(site, runs, settings))}
+    if unreachable:
+        # No HTTP response means no 401 to explain: these sites get no cause verdict, their own outcome.
+        report = report.model_copy(
+            update={
+                "verdicts": [v for v in report.verdicts if v.site not in unreachable],
+                "unreachable": unreachable,
+            }
+        )
     from loginprobe.reports import render_all
     from loginprobe.reports.redact import redact_artifacts
 
@@ -194,10 +225,28 @@ def run_check(
             for r in results
             if r.infrastructure_error and (s := r.skipped)
         ],
-        unreachable=[
-            line for site in report.sites if (line := _unreachable(site, runs, settings)) is not None
-        ],
+        unreachable=[f"{site}: {line}" for site, line in unreachable.items()],
     )
+
+
+# How a browser says it never got an HTTP response, in plain words (Chromium net::ERR_*, Firefox NS_*).
+_UNREACHABLE_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("REFUSED",), "the connection was refused"),
+    (("NAME_NOT_RESOLVED", "UNKNOWN_HOST", "NAME_RESOLUTION"), "the host name does not resolve"),
+    (("UNSAFE_PORT", "PORT_ACCESS_NOT_ALLOWED"), "the browser refuses to connect to an unsafe port"),
+    (("CERT", "SSL", "TLS", "SEC_ERROR", "PKIX"), "the TLS connection failed"),
+    (("TIMED_OUT", "NET_TIMEOUT"), "the connection timed out"),
+    (("ADDRESS_UNREACHABLE", "INTERNET_DISCONNECTED", "CONNECTION_RESET"), "the network failed"),
+)
+
+
+def unreachable_kind(failure: str) -> str | None:
+    """The plain-words reason a request got no HTTP response, from the browser's error text."""
+    upper = failure.upper()
+    for markers, kind in _UNREACHABLE_KINDS:
+        if any(marker in upper for marker in markers):
+            return kind
+    return None
 
 
 def _unreachable(site: str, runs: list[RunEvidence], settings: Settings) -> str | None:
@@ -213,8 +262,9 @@ def _unreachable(site: str, runs: list[RunEvidence], settings: Settings) -> str 
     if not failed or any(not any(ex.failure for ex in r.exchanges) for r in site_runs):
         return None
     url, failure = failed[0].url, failed[0].failure or ""
+    kind = unreachable_kind(failure)
     hint = ""
-    certificate = any(word in failure.upper() for word in ("CERT", "SSL", "TLS", "SEC_ERROR", "PKIX"))
-    if certificate and not settings.ignore_https_errors:
+    if kind == "the TLS connection failed" and not settings.ignore_https_errors:
         hint = " (a certificate problem: --ignore-https-errors accepts it)"
-    return f"{site}: {url} gave no HTTP response in any browser: {failure}{hint}"
+    said = f"{kind} ({failure})" if kind else failure
+    return f"{url} gave no HTTP response in any browser: {said}{hint}"

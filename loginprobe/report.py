@@ -26,6 +26,9 @@ class Report(Model):
     redacted: bool = True
     interrupted: bool = False  # Ctrl-C or a crash: what is here is what was captured
     missing: list[str] = Field(default_factory=list)  # runs that never finished, for a partial report
+    # Sites that gave no HTTP response at all (refused, DNS, TLS, unsafe port): site -> one line. They get
+    # no verdict, since there is no 401 to explain.
+    unreachable: dict[str, str] = Field(default_factory=dict)
 
     def site_evidence(self, site: str) -> SiteEvidence:
         return SiteEvidence(site=site, runs=[r for r in self.runs if r.site == site])

@@ -192,6 +192,11 @@ class CliResult:
         """stderr's non-empty lines."""
         return [line for line in self.stderr.splitlines() if line.strip()]
 
+    @property
+    def messages(self) -> list[str]:
+        """stderr's messages (`loginprobe: ...`), without the progress lines a non-terminal gets."""
+        return [line for line in self.lines if line.startswith("loginprobe: ")]
+
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> CliResult:
     started = time.monotonic()
@@ -235,4 +240,5 @@ def browser_processes(root_pid: int, names: tuple[str, ...]) -> list[psutil.Proc
 
 
 def report_folders(output: Path) -> list[Path]:
-    return sorted(p for p in output.iterdir() if p.is_dir()) if output.exists() else []
+    # `latest` is a link to the newest run folder, not a run of its own.
+    return sorted(p for p in output.iterdir() if p.is_dir() and not p.is_symlink()) if output.exists() else []

@@ -54,7 +54,8 @@ def test_ctrl_c_writes_a_partial_report(
     # Then the first site's evidence is kept, the second is listed as missing, and one line says where
     folder, report = only_report(output)
     assert proc.returncode == 130, out + err
-    assert err.strip().splitlines() == [f"loginprobe: interrupted: partial report in {folder}"]
+    messages = [line for line in err.splitlines() if line.startswith("loginprobe: ")]
+    assert messages == [f"loginprobe: interrupted: partial report in {folder}"]
     assert report["interrupted"] is True
     assert report["missing"] == ["hung-chromium-fresh"]
     assert [(r["run_id"], r["outcome"]["success"]) for r in report["runs"]] == [("done-chromium-fresh", True)]
@@ -99,5 +100,5 @@ def test_unwritable_output_is_one_line_exit_3(tmp_path: Path, make_output, probl
     result = run_cli("check", "--url", "http://127.0.0.1:9/", *ONE_RUN, "-o", str(output), cwd=tmp_path)
 
     assert result.code == 3
-    assert result.lines == [f"loginprobe: OutputError: cannot write reports to {output}: {problem}"]
+    assert result.messages == [f"loginprobe: OutputError: cannot write reports to {output}: {problem}"]
     assert result.stdout == ""

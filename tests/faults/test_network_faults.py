@@ -38,26 +38,42 @@ def test_closed_port_is_unreachable_naming_the_site(tmp_path: Path, output: Path
     result = run_cli(*check(url, output, "--name", "shop"), cwd=tmp_path)
 
     assert result.code == 3, result.stderr
-    assert result.lines == [
+    assert result.messages == [
         f"loginprobe: TargetUnreachable: shop: {url} gave no HTTP response in any browser: "
-        "net::ERR_CONNECTION_REFUSED"
+        "the connection was refused (net::ERR_CONNECTION_REFUSED)"
     ]
-    # The evidence of the refused request is still written.
+    # The evidence of the refused request is still written; there is no 401, so no cause verdict.
     _, report = only_report(output)
     assert report["runs"][0]["exchanges"][0]["failure"] == "net::ERR_CONNECTION_REFUSED"
+    assert report["verdicts"] == []
+    assert list(report["unreachable"]) == ["shop"]
 
 
-def test_dns_failure_is_unreachable_and_diagnosed_as_wrong_url(tmp_path: Path, output: Path) -> None:
+def test_dns_failure_is_unreachable_without_a_cause_verdict(tmp_path: Path, output: Path) -> None:
     # `.invalid` never resolves (RFC 6761 §6.4), with or without a network.
     result = run_cli(*check("http://login.example.invalid/", output), cwd=tmp_path)
 
     assert result.code == 3
-    assert result.lines == [
+    assert result.messages == [
         "loginprobe: TargetUnreachable: site: http://login.example.invalid/ gave no HTTP response in any "
-        "browser: net::ERR_NAME_NOT_RESOLVED"
+        "browser: the host name does not resolve (net::ERR_NAME_NOT_RESOLVED)"
     ]
     _, report = only_report(output)
-    assert report["verdicts"][0]["primary"] == "wrong-url"
+    assert report["verdicts"] == []  # not wrong-url: nothing answered, so there is no 401 to explain
+    assert "does not resolve" in report["unreachable"]["site"]
+
+
+def test_unsafe_port_is_unreachable(tmp_path: Path, output: Path) -> None:
+    # Port 6000 (X11) is on the port list browsers refuse to connect to (Fetch standard, "bad port").
+    result = run_cli(*check("http://127.0.0.1:6000/", output), cwd=tmp_path)
+
+    assert result.code == 3
+    assert result.messages == [
+        "loginprobe: TargetUnreachable: site: http://127.0.0.1:6000/ gave no HTTP response in any browser: "
+        "the browser refuses to connect to an unsafe port (net::ERR_UNSAFE_PORT)"
+    ]
+    _, report = only_report(output)
+    assert report["verdicts"] == []
 
 
 def test_self_signed_certificate_is_named_and_ignore_https_errors_passes(tmp_path: Path) -> None:
@@ -69,12 +85,13 @@ def test_self_signed_certificate_is_named_and_ignore_https_errors_passes(tmp_pat
         )
 
     assert refused.code == 3
-    assert refused.lines == [
+    assert refused.messages == [
         f"loginprobe: TargetUnreachable: site: {origin}/ok gave no HTTP response in any browser: "
-        "net::ERR_CERT_AUTHORITY_INVALID (a certificate problem: --ignore-https-errors accepts it)"
+        "the TLS connection failed (net::ERR_CERT_AUTHORITY_INVALID) "
+        "(a certificate problem: --ignore-https-errors accepts it)"
     ]
     assert accepted.code == 0, accepted.stdout + accepted.stderr
-    assert accepted.lines == []
+    assert accepted.messages == []
 
 
 def test_hung_server_fails_the_login_within_the_timeout(
@@ -86,7 +103,7 @@ def test_hung_server_fails_the_login_within_the_timeout(
 
     # The server is there (it accepted the connection): the login failed, loginprobe did its job.
     assert result.code == 1, result.stderr
-    assert result.lines == []
+    assert result.messages == []
     _, report = only_report(output)
     assert outcome_reasons(report) == {
         "site-chromium-fresh": f"GET {origin}/slow got no response: timed out: no answer within 2 s"
@@ -101,7 +118,7 @@ def test_redirect_loop_is_a_clear_failure(
     result = run_cli(*check(f"{origin}/loop", output), cwd=tmp_path)
 
     assert result.code == 1
-    assert result.lines == []
+    assert result.messages == []
     _, report = only_report(output)
     assert outcome_reasons(report) == {
         "site-chromium-fresh": f"GET {origin}/loop was redirected 19 times until the browser gave up "
