@@ -132,7 +132,11 @@ def check(config: Path, output: Path, engines: list[str], modes: list[str], cwd:
     if result.code not in (0, 1):
         raise AssertionError(f"loginprobe check exited {result.code}:\n{result.stderr}")
     # The one report folder (a `latest` link to it may sit beside it).
-    (report,) = [p for p in output.glob("*/report.json") if not p.parent.is_symlink()]
+    reports = [p for p in output.glob("*/report.json") if not p.parent.is_symlink()]
+    if len(reports) != 1:
+        listing = sorted(str(p.relative_to(output)) for p in output.rglob("*")) if output.exists() else []
+        raise AssertionError(f"{len(reports)} report.json under {output} ({listing[:20]}):\n{result.stderr}")
+    (report,) = reports
     return Checked(result.code, result.stderr, json.loads(report.read_text(encoding="utf-8")))
 
 
