@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from loginprobe.checks.common import (
     ablations_of,
     auth_path,
     cookie_pairs,
     domain_matches,
+    effective_status,
     failing_runs,
     host_of,
     is_deletion,
@@ -18,13 +19,14 @@ from loginprobe.checks.common import (
     path_matches,
     protected_exchange,
     sent_cookie_names,
+    server_says,
     site_of,
     source_run,
     status_text,
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import CookieRecord, Exchange, RunEvidence, SetCookie, SiteEvidence
+from loginprobe.evidence import CookieRecord, Exchange, RunEvidence, SetCookie, SiteEvidence, origin_of
 from loginprobe.verdict import (
     DIFFERENTIAL,
     DIRECT,
@@ -411,3 +413,141 @@ def _fix_for(name: str, reasons: list[str]) -> str:
             "origin."
         )
     return f"Fix the `{name}` cookie's Domain/Path/Secure/SameSite attributes for this host."
+
+
+# -- the way back from another site (an identity provider's redirect or form_post) ------------------
+
+
+def _arrived_from(run: RunEvidence, ex: Exchange) -> str | None:
+    """Where a navigation came from when that is another site, or None.
+
+    Read from the redirect chain (an identity provider's 302/303 back), else from the request's own
+    Origin or Referer, else from `Sec-Fetch-Site: cross-site` (both engines send it on navigations).
+    """
+    crossed = _crossed_site(run, ex)
+    if crossed:
+        return origin_of(crossed)
+    sender = ex.request_header("origin") or ex.request_header("referer")
+    if sender and sender != "null" and site_of(sender) != site_of(ex.url):
+        return origin_of(sender)
+    if (ex.request_header("sec-fetch-site") or "").lower() == "cross-site":
+        return origin_of(sender) if sender and sender != "null" else "another site"
+    return None
+
+
+def _held_at(run: RunEvidence, ex: Exchange) -> dict[str, tuple[str, Exchange | None]]:
+    """Cookies the jar held for `ex`'s URL when it was sent: name -> (SameSite as set, who set it).
+
+    A cookie set earlier in the run (and neither refused nor deleted since), or one the profile held
+    before the run and nothing in the run replaced or deleted. The jar after the run cannot tell:
+    apps delete a transaction cookie on the very response that missed it.
+    """
+    host, path = host_of(ex.url), urlsplit(ex.url).path or "/"
+    held: dict[str, tuple[str, Exchange | None]] = {}
+    for cookie in run.before.cookies:
+        if domain_matches(host, cookie.domain) and path_matches(path, cookie.path):
+            held[cookie.name] = (cookie.same_site or "", None)
+    for item in run.exchanges:
+        if item.id >= ex.id:
+            break
+        for sc in item.set_cookies:
+            domain = sc.attributes.get("domain") or host_of(item.url)
+            if not domain_matches(host, domain) or not path_matches(path, sc.attributes.get("path", "/")):
+                continue
+            if is_deletion(sc.attributes) or sc.stored is False:
+                held.pop(sc.name, None)
+            else:
+                held[sc.name] = (sc.attributes.get("samesite", ""), item)
+    return held
+
+
+def _withheld_on_return(run: RunEvidence, ex: Exchange) -> list[tuple[str, str, list[str], Exchange | None]]:
+    """(cookie, SameSite as set, reasons, setter) of cookies left off a navigation from another site.
+
+    The engine's own reasons when it gives them (Chromium's blocked-cookie reasons); otherwise the
+    rule of RFC 6265bis §5.8.3: SameSite=Strict cookies stay off a navigation another site started,
+    and SameSite=Lax ones off a cross-site POST (an identity provider's form_post).
+    """
+    held = _held_at(run, ex)
+    sent = set(sent_cookie_names(ex))
+    out: list[tuple[str, str, list[str], Exchange | None]] = []
+    named: set[str] = set()
+    for withheld in ex.cookies_not_sent:
+        same_site_reasons = [r for r in withheld.reasons if "SameSite" in r]
+        if same_site_reasons and withheld.name not in sent and withheld.name not in named:
+            named.add(withheld.name)
+            attribute, setter = held.get(withheld.name, ("", None))
+            out.append((withheld.name, attribute, same_site_reasons, setter))
+    for name, (attribute, setter) in held.items():
+        if name in sent or name in named:
+            continue
+        value = attribute.lower()
+        if value == "strict":
+            out.append((name, attribute, ["SameSiteStrict"], setter))
+        elif value == "lax" and ex.method.upper() == "POST":
+            out.append((name, attribute, ["SameSiteLax"], setter))
+    return out
+
+
+def _return_fix(name: str, reasons: list[str], method: str, origin: str) -> str:
+    if method.upper() == "POST" or any("Lax" in r for r in reasons):
+        return (
+            f"The way back from {origin} is a cross-site POST (form_post), which no SameSite=Lax or Strict "
+            f"cookie survives: set `{name}` with `SameSite=None; Secure` (over https), or have the "
+            "provider return with a GET (response_mode=query), which Lax cookies survive."
+        )
+    return (
+        f"Set `{name}` with SameSite=Lax (or None; Secure): a Strict cookie is never sent on the "
+        f"navigation back from {origin}, so the callback cannot find it."
+    )
+
+
+@check(cause="cookie-blocked")
+def cookie_withheld_on_return(ev: SiteEvidence) -> Iterator[Finding]:
+    """A cookie the site set stayed off the navigation back from another site, and that request failed."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        on_protected_chain = {hop.id for hop in run.redirect_chain(ex.id)} if ex is not None else set()
+        target_site = site_of(run.expectations.protected_url)
+        for item in auth_path(run):
+            if item.id in on_protected_chain:
+                continue  # cookie_blocked reads the protected request's own chain
+            status = effective_status(item)
+            if status is None or status < 400 or site_of(item.url) != target_site:
+                continue
+            if not (item.is_navigation or item.resource_type == "document"):
+                continue
+            if "error" in dict(parse_qsl(urlsplit(item.url).query)):
+                continue  # the provider sent an OAuth error back (RFC 6749 §4.1.2.1): its own failure
+            origin = _arrived_from(run, item)
+            if origin is None:
+                continue
+            found = _withheld_on_return(run, item)
+            if not found:
+                continue
+            name, attribute, reasons, setter = found[0]
+            stated = any(name == w.name for w in item.cookies_not_sent)
+            set_by = f" (set by {setter.method} {setter.url}" if setter is not None else " (held from before"
+            set_by += f", SameSite={attribute})" if attribute else ", no SameSite attribute)"
+            said = server_says(item)
+            quoted = f", saying: {said[:120]}" if said else ""
+            then = (
+                f"; then {where(run, ex)} got {status_text(ex)}"
+                if ex is not None and ex.id != item.id
+                else ""
+            )
+            how = (
+                "as the engine reported"
+                if stated
+                else f"read from its attributes; {run.engine} gives no reasons"
+            )
+            yield make_finding(
+                STATED if stated else INFERRED_STRONG,
+                f"{run.engine} held the cookie `{name}`{set_by} but left it off {item.method} {item.url}, "
+                f"a navigation back from {origin} ({how}: {_explain(reasons)}); that request got "
+                f"{status_text(item)}{quoted}{then}.",
+                _return_fix(name, reasons, item.method, origin),
+                run,
+                item,
+            )
+            break  # the first failed return explains the run
