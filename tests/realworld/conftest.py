@@ -75,3 +75,33 @@ def django_server(folder: Path, template_db: Path, secret_key: str, **env: str) 
     )  # fmt: skip
     with running(service):
         yield service
+
+
+VARNISH_VCL = Path(__file__).resolve().parent / "varnish"
+
+
+@contextmanager
+def varnish_server(folder: Path, vcl: str, backend: Service) -> Iterator[Service]:
+    """Debian's varnishd in the foreground on 127.0.0.1, in front of `backend`, with its own work folder.
+
+    `-j none` keeps it as the user who started it (no jail) and `-n` gives it its own folder, so it
+    never touches a system instance; `-T none` opens no management port.
+    """
+    varnishd = shutil.which("varnishd") or "/usr/sbin/varnishd"
+    if not Path(varnishd).exists():
+        pytest.skip("varnishd is installed by scripts/setup (Debian package varnish)")
+    port = free_port()
+    backend_port = backend.origin.rsplit(":", 1)[1]
+    config = folder / vcl
+    config.write_text((VARNISH_VCL / vcl).read_text(encoding="utf-8").replace("${APP_PORT}", backend_port))
+    service = Service(
+        name="varnishd",
+        argv=[
+            varnishd, "-F", "-j", "none", "-a", f"127.0.0.1:{port}", "-T", "none", "-f", str(config),
+            "-n", str(folder / "varnish-work"), "-s", "malloc,32m",
+        ],
+        ready_url=f"http://127.0.0.1:{port}/accounts/login/",
+        log=folder / "varnishd.log",
+    )  # fmt: skip
+    with running(service):
+        yield service

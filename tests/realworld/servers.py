@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.faults.servers import cli_env, report_folders, run_cli
+from tests.faults.servers import cli_env, run_cli
 
 HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
@@ -196,16 +196,21 @@ class Checked:
         return "\n".join([head, "runs:", *runs, "findings:", *findings, "stderr:", self.stderr[-2000:]])
 
 
+def report_folders(output: Path) -> set[Path]:
+    """The report folders under `output` (not the `latest` link to the newest)."""
+    return {p for p in output.iterdir() if p.is_dir() and not p.is_symlink()} if output.exists() else set()
+
+
 def check(config: Path, output: Path, engines: list[str], modes: list[str], cwd: Path) -> Checked:
     """`loginprobe check` on the config, as a subprocess; the report it wrote under `output`."""
-    before = set(report_folders(output))
+    before = report_folders(output)
     args = ["check", "--config", str(config), "--output", str(output)]
     args += [arg for engine in engines for arg in ("--browser", engine)]
     args += [arg for mode in modes for arg in ("--mode", mode)]
     result = run_cli(*args, cwd=cwd, env=cli_env(**{PASSWORD_ENV: PASSWORD}), timeout=CHECK_TIMEOUT)
     if result.code not in (0, 1):
         raise AssertionError(f"loginprobe check exited {result.code}:\n{result.stderr}")
-    written = sorted(set(report_folders(output)) - before)
+    written = sorted(report_folders(output) - before)
     if len(written) != 1 or not (written[0] / "report.json").is_file():
         raise AssertionError(f"loginprobe check exited {result.code}, no one report.json:\n{result.stderr}")
     report = json.loads((written[0] / "report.json").read_text(encoding="utf-8"))
