@@ -19,6 +19,7 @@ from loginprobe.checks.common import (
     protected_exchange,
     source_run,
     status_text,
+    supplied_credential,
     vary_fields,
     where,
 )
@@ -30,8 +31,6 @@ from loginprobe.verdict import HYGIENE, STATED, Finding
 # Akamai, nginx `add_header X-Cache-Status $upstream_cache_status`).
 HIT_HEADERS = ("x-cache", "x-cache-status", "cf-cache-status", "x-proxy-cache", "x-cache-lookup", "cdn-cache")
 HIT_VALUE = re.compile(r"\bHIT\b|\bSTALE\b|\bREVALIDATED\b|\bUPDATING\b", re.IGNORECASE)
-# A redacted value in an artifact (loginprobe.secrets.fingerprint): the same secret, the same mark.
-SECRET_MARK = re.compile(r"‹secret:[0-9a-f]{8}›")
 # Date has one-second resolution and responses take a moment: more than this is a replay.
 REPLAY_LAG_S = 5.0
 SERVED_FROM = {
@@ -314,18 +313,6 @@ def cacheable_unauthorized(ev: SiteEvidence) -> Iterator[Finding]:
             )
 
 
-def _carried_into(run: RunEvidence, doc: Exchange, protected: Exchange) -> str | None:
-    """The mark of a credential that `doc`'s body held and the protected request then sent."""
-    sent = set(SECRET_MARK.findall(" ".join(value for _, value in protected.request_headers)))
-    sent.update(SECRET_MARK.findall(protected.url))
-    if protected.authorization is not None:
-        sent.add(protected.authorization.fingerprint)
-    held = set(SECRET_MARK.findall(doc.body_excerpt or ""))
-    held.update(j.fingerprint for j in run.jwts if j.exchange_id == doc.id)
-    common = sorted(sent & held)
-    return common[0] if common else None
-
-
 def _origin_forbids(ex: Exchange) -> str | None:
     """The origin's own words against shared caching (`no-store`, `private`), kept on a replayed copy."""
     directives = cache_directives(ex.response_headers)
@@ -344,7 +331,7 @@ def cached_credential_document(ev: SiteEvidence) -> Iterator[Finding]:
             if doc.status is None or not 200 <= doc.status < 300 or same_resource(doc.url, ex.url):
                 continue
             confidence, signals = cache_evidence(run, doc)
-            carried = _carried_into(run, doc, ex)
+            carried = supplied_credential(run, doc, ex)
             if not signals or carried is None:
                 continue
             forbids = _origin_forbids(doc)

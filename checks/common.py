@@ -161,7 +161,42 @@ def on_auth_path(run: RunEvidence, ex: Exchange) -> bool:
         return True
     if ex.set_cookies and site_of(ex.url) == site_of(exp.protected_url):
         return True  # the site's own cookies (a session or CSRF cookie a script's request set)
+    if supplied_credential(run, ex) is not None:
+        return True  # a token endpoint, or an app's config that hands its scripts a key
     return credential_sent(run, ex) is not None
+
+
+# A redacted value in an artifact (loginprobe.secrets.fingerprint): the same secret, the same mark.
+SECRET_MARK = re.compile(r"‹secret:[0-9a-f]{8}›")
+
+
+def secrets_sent(ex: Exchange) -> set[str]:
+    """The marks of the secrets a request carried (headers, URL, Authorization)."""
+    sent = set(SECRET_MARK.findall(" ".join(value for _, value in ex.request_headers)))
+    sent.update(SECRET_MARK.findall(ex.url))
+    if ex.authorization is not None:
+        sent.add(ex.authorization.fingerprint)
+    return sent
+
+
+def secrets_held(run: RunEvidence, ex: Exchange) -> set[str]:
+    """The marks of the secrets a response's body held (a token, a key, a JWT)."""
+    held = set(SECRET_MARK.findall(ex.body_excerpt or ""))
+    held.update(j.fingerprint for j in run.jwts if j.exchange_id == ex.id)
+    return held
+
+
+def supplied_credential(run: RunEvidence, ex: Exchange, to: Exchange | None = None) -> str | None:
+    """The mark of a secret that `ex`'s body held and a later request (`to`, or any) then sent."""
+    held = secrets_held(run, ex)
+    if not held:
+        return None
+    later = [to] if to is not None else [item for item in run.exchanges if item.id > ex.id]
+    for item in later:
+        common = sorted(held & secrets_sent(item))
+        if common:
+            return common[0]
+    return None
 
 
 def auth_path(run: RunEvidence) -> list[Exchange]:
@@ -288,6 +323,10 @@ def credential_sent(run: RunEvidence, ex: Exchange) -> str | None:
     key = api_key_sent(run, ex)
     if key:
         return f"the API key in the {key}"
+    for name, value in ex.request_headers:
+        mark = SECRET_MARK.search(value) if name.lower() != "cookie" else None
+        if mark is not None:  # a header the redactor knew as secret (a key an app's script attached)
+            return f"a secret in the {name} header ({mark.group(0)})"
     names = sent_cookie_names(ex)
     if names:
         return "cookies " + ", ".join(dict.fromkeys(names))
