@@ -172,7 +172,7 @@ class LabApp:
             handler: Callable[..., Response] = getattr(owner, f"on_{endpoint}")
             response = handler(request, **args)
         except HTTPException as exc:
-            response = exc.get_response(request.environ)  # type: ignore[assignment]
+            response = exc.get_response(request.environ)
         response.headers["Date"] = http_date(self.lab.now())
         return response
 
@@ -326,7 +326,10 @@ class LabApp:
     def _token_problem(self, claims: dict[str, Any]) -> str | None:
         """Why a correctly signed token is not valid now (by the server clock), or None."""
         now = self.lab.now()
-        stamp = lambda value: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(value)))  # noqa: E731
+
+        def stamp(value: Any) -> str:
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(value)))
+
         if self.lab.token_revoked(claims):
             return "the access token was revoked"
         if "exp" in claims and float(claims["exp"]) <= now:
@@ -401,7 +404,8 @@ class LabApp:
         )
         flapped = ok and self.lab.flaps("/basic/")
         if ok and not flapped and not switches.basic_no_challenge:
-            return self._protected(page("Basic area", f"<p id='user'>Signed in as {esc(auth.username)}</p>"))
+            user = auth.username if auth is not None else ""
+            return self._protected(page("Basic area", f"<p id='user'>Signed in as {esc(user)}</p>"))
         response = page("Unauthorized", "<p>This area needs a username and password.</p>", status=401)
         if not switches.basic_no_challenge:
             response.headers["WWW-Authenticate"] = challenge("Basic", realm=BASIC_REALM, charset="UTF-8")
@@ -421,9 +425,9 @@ class LabApp:
         ha1 = _md5(f"{p['username']}:{DIGEST_REALM}:{self.lab.accepted_password()}")
         ha2 = _md5(f"{request.method}:{p['uri']}")
         expected = _md5(f"{ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
-        if not hmac.compare_digest(expected, p["response"]):
+        if not hmac.compare_digest(expected, str(p["response"])):
             return False, False
-        issued = self._nonces.get(p["nonce"])
+        issued = self._nonces.get(str(p["nonce"]))
         if issued is None or self.lab.now() - issued > NONCE_LIFETIME_S:
             return False, True
         return True, False

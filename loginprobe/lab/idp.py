@@ -80,7 +80,7 @@ class IdentityProvider:
             handler: Callable[..., Response] = getattr(self, f"on_{endpoint}")
             response = handler(request, **args)
         except HTTPException as exc:
-            response = exc.get_response(environ)  # type: ignore[assignment]
+            response = exc.get_response(environ)
         response.headers["Date"] = http_date(self.lab.now())
         return response(environ, start_response)
 

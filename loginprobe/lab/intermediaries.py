@@ -151,7 +151,9 @@ class CachingProxy:
     def _maybe_store(
         self, key: str, request: Request, upstream: Upstream, ignore_vary: bool, now: float
     ) -> None:
-        values = lambda name: [v for k, v in upstream.headers if k.lower() == name]  # noqa: E731
+        def values(name: str) -> list[str]:
+            return [v for k, v in upstream.headers if k.lower() == name]
+
         control = parse_cache_control_header(", ".join(values("cache-control")), cls=ResponseCacheControl)
         if control.no_store or control.private or control.no_cache:
             return

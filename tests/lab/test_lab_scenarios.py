@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from lab_http import fetch
 
 from loginprobe.config.settings import Site
 from loginprobe.lab.scenarios import CAUSES, SCENARIOS, Scenario
@@ -51,8 +52,6 @@ def test_the_names_the_demo_uses_exist() -> None:
 def test_pages_a_scenario_opens_exist_on_the_lab(scenario: Scenario, lab: Lab) -> None:
     # The app page and the start page a returning visit opens are real pages of the lab (a browser
     # without cookies is sent to sign in), and a `visit` site needs no credentials at all.
-    from lab_http import fetch
-
     site = Site(name=scenario.name, **scenario.site(lab))
     for url in (site.start_url, site.app_url):
         if url is not None:
