@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -15,6 +17,8 @@ from loginprobe.checks.common import (
     fmt_time,
     make_finding,
     mentions,
+    sent_cookie_names,
+    status_text,
     where,
 )
 from loginprobe.checks.registry import check
@@ -104,9 +108,83 @@ def _who(jwt: JwtRecord) -> str:
     return f", sub {sub}" if isinstance(sub, str) else ""
 
 
+# An expiry in a server's own words: error codes (`access_token_is_expired`, `token_expired`,
+# `expired_token`, `jwt expired`) and sentences naming a token, signature or session that expired
+# ("Signature has expired", "Token is invalid or expired"). A bare "expired" (a password, a trial) is not one.
+TOKEN_EXPIRY = re.compile(
+    r"(token|jwt|signature|session|access|credential)[\w\s'\"-]{0,30}expir"
+    r"|expir[\w\s'\"-]{0,30}(token|jwt|signature|session)",
+    re.IGNORECASE,
+)
+# JSON members error bodies name the problem in (OAuth 2, RFC 7807, Django REST framework, Express).
+ERROR_MEMBERS = ("error", "error_description", "code", "message", "detail", "title", "error_code", "reason")
+
+
+def _json_members(value: object, path: str = "") -> Iterator[tuple[str, str]]:
+    """(member path, text) of every string in an error body under one of ERROR_MEMBERS."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where_ = f"{path}.{key}" if path else str(key)
+            if isinstance(item, str) and str(key).lower() in ERROR_MEMBERS:
+                yield where_, item
+            else:
+                yield from _json_members(item, where_)
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:20]):
+            yield from _json_members(item, f"{path}[{index}]")
+
+
+def expiry_stated(ex: Exchange) -> tuple[float, str] | None:
+    """Where and how the server itself said that a token expired: (confidence, "where: what").
+
+    Read from the RFC 6750 challenge (`error="invalid_token"` with an expiry in its description),
+    else from a JSON error body's members, else from the body's text.
+    """
+    for ch in ex.challenges:
+        description = ch.error_description or ""
+        if (ch.error or "").lower() == "invalid_token" and re.search(EXPIRY_WORDS, description, re.I):
+            return (
+                DIRECT,
+                f'the WWW-Authenticate challenge: error="invalid_token", error_description="{description}"',
+            )
+        if (ch.error or "").lower() in ("expired_token", "token_expired"):
+            return DIRECT, f'the WWW-Authenticate challenge: error="{ch.error}"'
+    body = ex.body_excerpt or ""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    for member, text in _json_members(parsed):
+        if TOKEN_EXPIRY.search(text):
+            return DIRECT, f'the JSON body\'s `{member}`: "{text[:120]}"'
+    found = TOKEN_EXPIRY.search(body)
+    if found:
+        start = max(0, found.start() - 40)
+        return INFERRED_STRONG, f'the response body: "{" ".join(body[start : found.end() + 40].split())}"'
+    return None
+
+
+def _session_outlived(run: RunEvidence, ex: Exchange) -> str | None:
+    """When the request carried a session cookie and no token: the app's session outlived its token.
+
+    A relying party keeps the access token on the server side; the browser only shows its session.
+    """
+    if ex.authorization is not None or any(jwt.exchange_id == ex.id for jwt in run.jwts):
+        return None
+    names = sent_cookie_names(ex)
+    if not names:
+        return None
+    kept = [c.name for c in run.before.cookies if c.name in names]
+    since = f", kept from the earlier visit ({', '.join(dict.fromkeys(kept))})" if kept else ""
+    return (
+        f"the request carried no token, only the app's session (cookies {', '.join(dict.fromkeys(names))}"
+        f"{since}): the session outlived the access token the app holds for it"
+    )
+
+
 @check(cause="expired-token")
 def expired_token(ev: SiteEvidence) -> Iterator[Finding]:
-    """A token was past `exp` (or before `nbf`/`iat`) by the server's clock when the 401 came back."""
+    """A token was past `exp` (or before `nbf`/`iat`) by the server's clock, or the server said it expired."""
     for run in failing_runs(ev):
         for ex in _rejected(run):
             jwt = _jwt_of(run, ex)
@@ -126,11 +204,27 @@ def expired_token(ev: SiteEvidence) -> Iterator[Finding]:
                     run,
                     ex,
                 )
-            elif said and any(ch.error == "invalid_token" for ch in ex.challenges):
-                # RFC 6750 §3.1: invalid_token covers expired tokens; the description says which.
+                continue
+            stated = expiry_stated(ex)
+            if stated is None:
+                continue
+            confidence, read = stated
+            outlived = _session_outlived(run, ex)
+            if outlived:
                 yield make_finding(
-                    DIRECT,
-                    f'{where(run, ex)} answered {ex.status} with error="invalid_token"{server_said}.',
+                    confidence,
+                    f"{where(run, ex)} answered {status_text(ex)} and said the token expired (read from "
+                    f"{read}); {outlived}.",
+                    "Sign in again for a new token; on the app, refresh the access token with its refresh "
+                    "token before it expires, or end the session when its token expires.",
+                    run,
+                    ex,
+                )
+            else:
+                yield make_finding(
+                    confidence,
+                    f"{where(run, ex)} answered {status_text(ex)} and said the token expired (read from "
+                    f"{read}); no token the browser could decode was on the request.",
                     "Get a new access token (sign in again or use the refresh token) and retry.",
                     run,
                     ex,
