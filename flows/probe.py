@@ -85,6 +85,8 @@ class Probe:
     landing_hint: str | None = None  # where this profile's last login landed (a returning user opens it)
     landing_url: str | None = None  # where this run's login landed, on the site's own origins
     on_submitted: Callable[[Page], object] | None = None  # called once a page flow submitted its login
+    _login_mark: int = 0  # requests recorded before the login began (a returning visit's come first)
+    _signed_in: bool = False  # the flow ran and reported no failure
     login_ran: bool = True
     login_trigger: str | None = None
 
@@ -145,15 +147,13 @@ class Probe:
             self.login_ran = self.login_trigger is not None
             if not self.login_ran or site.flow in CHALLENGE_FLOWS:
                 return None  # (an HTTP challenge was answered by the browser during the visit itself)
+        assert self.recorder is not None
+        self._login_mark = self.recorder.request_count()
         flow_error = self._perform(page)
+        self._signed_in = flow_error is None
         page = self._live_page(page)
         if self.on_submitted is not None and site.flow in APP_PAGE_FLOWS:
             self.on_submitted(page)  # before the protected URL replaces the form's own message
-        if flow_error is None and origin_of(page.url) in {origin_of(site.target), origin_of(site.url)}:
-            self.landing_url = page.url
-        app_url = site.app_url if site.flow in APP_PAGE_FLOWS else None
-        if flow_error is None and app_url and not same_resource(page.url, app_url):
-            open_quietly(page, app_url)
         return flow_error
 
     @property
@@ -169,10 +169,10 @@ class Probe:
             return site.url if site.url != site.target or site.flow == "visit" else None
         return site.target
 
-    def _requested_by_page(self, by_script: bool = False) -> bool:
+    def _requested_by_page(self, by_script: bool = False, since: int = 0) -> bool:
         assert self.recorder is not None
         target = self.site.target
-        return self.recorder.requested(lambda url: same_resource(url, target), by_script)
+        return self.recorder.requested(lambda url: same_resource(url, target), by_script, since)
 
     def _perform(self, page: Page) -> str | None:
         """Run the flow; a failure of the login itself is returned as a reason, not raised."""
@@ -204,21 +204,32 @@ class Probe:
         `wait_for_load_state("networkidle")` cannot tell: it returns at once when the page already
         idled once before the click.
         """
-        if not self._settle(page):
+        site = self.site
+        since = self._login_mark
+        seen = self._settle(page, since)
+        if self._signed_in and origin_of(page.url) in {origin_of(site.target), origin_of(site.url)}:
+            self.landing_url = page.url  # where the login took the user: a returning visit opens it
+        app_url = site.app_url if site.flow in APP_PAGE_FLOWS else None
+        if not seen and self._signed_in and app_url and not same_resource(page.url, app_url):
+            # Opened only once the login's own script has settled: a script-driven login stores its
+            # token and navigates a moment after its fetch answers, and the app page must see that.
+            open_quietly(page, app_url)
+            seen = self._settle(page, since)
+        if not seen:
             # Chromium raises on some 401s; the response (or failure) is in the record.
-            open_quietly(page, self.site.target)
+            open_quietly(page, site.target)
         self._await_protected_answer(page, answer_wait_s)
 
-    def _settle(self, page: Page) -> bool:
-        """Wait until the page asks for the protected resource (True), or nothing has been in flight
-        for a while (False)."""
+    def _settle(self, page: Page, since: int = 0) -> bool:
+        """Wait until the page asks for the protected resource (True; counting requests from number
+        `since` on), or nothing has been in flight for a while (False)."""
         assert self.recorder is not None
         recorder = self.recorder
         quiet_since: float | None = None
 
         def settled() -> bool:
             nonlocal quiet_since
-            if self._requested_by_page():
+            if self._requested_by_page(since=since):
                 return True
             if recorder.in_flight():
                 quiet_since = None
@@ -228,7 +239,7 @@ class Probe:
             return now - quiet_since >= SETTLE_QUIET_S
 
         _poll(page, settled, SETTLE_MAX_S)
-        return self._requested_by_page()
+        return self._requested_by_page(since=since)
 
     def _await_protected_answer(self, page: Page, seconds: float) -> None:
         """Wait (up to `seconds`) until every request for the protected resource has its answer.

@@ -369,10 +369,15 @@ class Recorder:
         self.failures[id(request)] = request.failure or "failed"
 
     # -- queries (what the probe asks while the page runs) ----------------------------------
-    def requested(self, matches: Callable[[str], bool], by_script: bool = False) -> bool:
-        """Some request so far was for a matching URL (`by_script`: made by a page's scripts, not a
-        navigation)."""
-        return any(matches(r.url) and not (by_script and r.is_navigation_request()) for r in self.requests)
+    def request_count(self) -> int:
+        return len(self.requests)
+
+    def requested(self, matches: Callable[[str], bool], by_script: bool = False, since: int = 0) -> bool:
+        """Some request (from number `since` on) was for a matching URL (`by_script`: made by a page's
+        scripts, not a navigation)."""
+        return any(
+            matches(r.url) and not (by_script and r.is_navigation_request()) for r in self.requests[since:]
+        )
 
     def in_flight(self) -> bool:
         """Some request has neither finished nor failed yet."""
