@@ -208,28 +208,49 @@ def test_strict_transaction_cookie_is_cookie_blocked(
 
 
 @pytest.fixture(scope="module")
-def expired_session(oidc_servers: OidcServers, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A returning user's profile (both engines) whose app session holds an access token that has
-    expired since: the first visit signs in, then the token's lifetime passes."""
-    folder = tmp_path_factory.mktemp("oidc-expiring")
-    site = oidc_site(
-        oidc_servers.rp["expiring"], "oidc-expiring", start_url=f"{oidc_servers.rp['expiring']}/"
-    )
-    first = _check_once(folder, site, ENGINES, ["persisted"])
-    assert first.primary == "none", first.explain()
-    time.sleep(EXPIRING_TTL + 1)  # not a timing assertion: the token must have expired before the visit
-    return folder
+def returning_profiles(
+    oidc_servers: OidcServers, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """For each returning variant, a user's profile in both engines from a first visit (it signs in),
+    and then, for the expiring apps, the access token's lifetime passed: variant -> folder."""
+    folders: dict[str, Path] = {}
+    for variant in ("control", "expiring", "expiring-json"):
+        folder = tmp_path_factory.mktemp(f"oidc-returning-{variant}")
+        rp = oidc_servers.rp[variant]
+        first = _check_once(
+            folder, oidc_site(rp, f"oidc-returning-{variant}", start_url=f"{rp}/"), ENGINES, ["persisted"]
+        )
+        assert first.primary == "none", first.explain()
+        folders[variant] = folder
+    time.sleep(EXPIRING_TTL + 1)  # not a timing assertion: the tokens must have expired before the visits
+    return folders
+
+
+def _returning_check(folder: Path, engine: str) -> Checked:
+    """The returning user's check in one engine: a fresh login and the returning visit."""
+    config = folder / "loginprobe.toml"
+    return check(config, folder / f"reports-{engine}", [engine], ["fresh", "persisted"], folder)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_access_token_expired_in_session_is_expired_token(expired_session: Path, engine: str) -> None:
-    # Given yesterday's session, when the returning user opens the app, /profile answers 401
-    # invalid_token "The access token expired"; a fresh login works.
-    config = expired_session / "loginprobe.toml"
-    checked = check(
-        config, expired_session / f"reports-{engine}", [engine], ["fresh", "persisted"], expired_session
-    )
+def test_returning_visit_control_is_none(returning_profiles: dict[str, Path], engine: str) -> None:
+    # Given yesterday's session with a token that still lives, the returning visit is signed in.
+    checked = _returning_check(returning_profiles["control"], engine)
+    checked.assert_returning_visit(engine, success=True)
+    assert checked.primary == "none", checked.explain()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("variant", ["expiring", "expiring-json"])
+def test_access_token_expired_in_session_is_expired_token(
+    returning_profiles: dict[str, Path], variant: str, engine: str
+) -> None:
+    # Given yesterday's session, when the returning user opens the app, /profile answers 401 naming
+    # the expiry (RFC 6750 invalid_token "The access token expired", or a JSON body
+    # {"error": "access_token_is_expired"}); a fresh login works, and so does signing in again.
+    checked = _returning_check(returning_profiles[variant], engine)
     checked.assert_returning_visit(engine, success=False)
     run = checked.returning_run(engine)
     assert run["outcome"]["status"] == 401, checked.explain()
+    assert run.get("login_ran") is False, checked.explain()  # the app asked for no new login
     assert checked.primary == "expired-token", checked.explain()

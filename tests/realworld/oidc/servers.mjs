@@ -12,6 +12,8 @@
 //             off the cross-site redirect back to /callback, and the callback fails
 //   expiring  the provider issues access tokens that live EXPIRING_TTL seconds; /profile answers 401
 //             (RFC 6750 invalid_token, "expired") once the session's access token has expired
+//   expiring-json  the same, but the 401 is a JSON body only ({"error": "access_token_is_expired"}),
+//             with no WWW-Authenticate, as many cookie-session apps answer
 //
 // Environment: OIDC_USER, OIDC_PASSWORD (the one account), EXPIRING_TTL (seconds, default 8).
 
@@ -28,7 +30,7 @@ const { auth, requiresAuth } = require('express-openid-connect');
 const USER = process.env.OIDC_USER || 'alice';
 const PASSWORD = process.env.OIDC_PASSWORD || 'wonderland';
 const EXPIRING_TTL = Number(process.env.EXPIRING_TTL || 8);
-const VARIANTS = ['control', 'strict', 'expiring'];
+const VARIANTS = ['control', 'strict', 'expiring', 'expiring-json'];
 
 const listen = (host) => new Promise((resolve) => {
   const server = createServer();
@@ -88,7 +90,7 @@ async function main() {
     features: { devInteractions: { enabled: false } },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     ttl: {
-      AccessToken: (_ctx, _token, client) => (client?.clientId === 'rp-expiring' ? EXPIRING_TTL : 3600),
+      AccessToken: (_ctx, _token, client) => (client?.clientId.startsWith('rp-expiring') ? EXPIRING_TTL : 3600),
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
@@ -172,6 +174,13 @@ async function main() {
     });
     rp.get('/profile', requiresAuth(), (req, res) => {
       // The app's own check, as an app that calls an API with the session's access token would do it.
+      if (req.oidc.accessToken?.isExpired() && name === 'expiring-json') {
+        res.status(401).set('Cache-Control', 'no-store').json({
+          error: 'access_token_is_expired',
+          message: 'The access token of this session has expired',
+        });
+        return;
+      }
       if (req.oidc.accessToken?.isExpired()) {
         const description = 'The access token expired';
         res.status(401)
