@@ -356,7 +356,7 @@ class Runner:
     ) -> RunResult:
         """One run, under the watchdog: past its budget its browser is killed and it is recorded as
         timed out, with whatever evidence it still returned."""
-        budget = watchdog.run_budget(self.settings.timeout)
+        budget = watchdog.run_budget(self.settings.timeout, launches=not spec.shares_browser)
         if driver is None:
             return self._attempt(playwright, recipe, spec, browser)
         with self.processes.watch(driver, budget, spec.run_id) as watch:

@@ -25,24 +25,29 @@ from typing import Any
 import psutil
 from playwright.sync_api import Playwright, sync_playwright
 
-# A run may take its timeout for the flow and again for the protected answer, plus a launch and the
-# close (Firefox's start costs several seconds of CPU on a loaded 2-core machine): the grace is the
-# larger of this and the timeout itself.
-RUN_GRACE_MIN_S = 30.0
-# Starting a lane's driver and its shared browser (Playwright bounds the launch by its own timeout).
-LANE_START_S = 45.0
+# A run may take its timeout for the flow and again for the protected answer, plus settling and the
+# close: the grace is the larger of this and the timeout itself.
+RUN_GRACE_MIN_S = 15.0
+# A browser launch (a persisted run launches its own profile; the lane's shared browser is launched
+# before its first run): Firefox's start costs seconds of CPU, more on a loaded 2-core machine.
+LAUNCH_S = 30.0
+# Starting a lane's driver, discovering its engine and launching its shared browser.
+LANE_START_S = 15.0 + LAUNCH_S
 # After the browsers are killed, how long a lane gets to notice before its driver is killed too.
 KILL_GRACE_S = 10.0
 
 
-def run_budget(timeout_s: float) -> float:
-    """Seconds one run may take before the watchdog ends it: its timeout plus a grace."""
-    return timeout_s + max(RUN_GRACE_MIN_S, timeout_s)
+def run_budget(timeout_s: float, launches: bool = False) -> float:
+    """Seconds one run may take before the watchdog ends it: its timeout plus a grace (and a launch
+    when the run starts its own browser)."""
+    return timeout_s + max(RUN_GRACE_MIN_S, timeout_s) + (LAUNCH_S if launches else 0.0)
 
 
 def lane_budget(runs: int, timeout_s: float) -> float:
-    """Seconds a lane of `runs` runs may take: its start plus each run's budget (and its kill grace)."""
-    return LANE_START_S + runs * (run_budget(timeout_s) + KILL_GRACE_S)
+    """Seconds a lane of `runs` runs may take: its start plus each run's budget (and its kill grace),
+    each counted as if it launched its own browser (a shared browser killed by the watchdog is
+    launched again for the next run)."""
+    return LANE_START_S + runs * (run_budget(timeout_s, launches=True) + KILL_GRACE_S)
 
 
 def ceiling(lane_runs: Iterable[int], workers: int, timeout_s: float) -> float:

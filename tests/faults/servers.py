@@ -62,6 +62,22 @@ def _handler(site: FaultSite) -> type[BaseHTTPRequestHandler]:
                     # Headers never come: the browser waits until its timeout (or the test ends).
                     site.release.wait(60)
                     self._send(200, WELCOME, [("Content-Type", "text/html")])
+                elif path == "/basic-challenge":
+                    # A challenge a bearer or API-key flow cannot answer (no http_credentials).
+                    self._send(
+                        401,
+                        b"authentication required",
+                        [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Basic realm="faults"')],
+                    )
+                elif path == "/stall":
+                    # Headers and the first bytes of the body, then nothing until the test ends.
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b'{"items": [')
+                    self.wfile.flush()
+                    site.release.wait(60)
                 elif path == "/loop":
                     self._send(302, b"", [("Location", "/loop")])
                 elif path == "/huge":
