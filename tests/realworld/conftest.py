@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,4 +106,37 @@ def varnish_server(folder: Path, vcl: str, backend: Service) -> Iterator[Service
         log=folder / "varnishd.log",
     )  # fmt: skip
     with running(service):
+        yield service
+
+
+JSON_SERVER = Path(__file__).resolve().parent / "json_server"
+
+
+@contextmanager
+def json_server_auth(folder: Path) -> Iterator[Service]:
+    """json-server with json-server-auth (npm) on 127.0.0.1: the SPA in public/, the user alice."""
+    binary = JSON_SERVER / "node_modules" / ".bin" / "json-server-auth"
+    if not binary.exists():
+        pytest.skip("json-server-auth is installed by scripts/setup (npm ci in tests/realworld/json_server)")
+    db = folder / "db.json"
+    shutil.copy(JSON_SERVER / "db.json", db)
+    port = free_port()
+    service = Service(
+        name="json-server-auth",
+        argv=[
+            str(binary), str(db), "--host", "127.0.0.1", "--port", str(port),
+            "--static", "public", "--quiet",
+        ],
+        ready_url=f"http://127.0.0.1:{port}/index.html",
+        log=folder / "json-server.log",
+        cwd=JSON_SERVER,  # json-server joins --static to its working folder, even an absolute path
+    )  # fmt: skip
+    with running(service):
+        register = urllib.request.Request(
+            f"{service.origin}/register",
+            data=json.dumps({"email": "alice@example.com", "password": PASSWORD}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(register, timeout=10) as response:
+            assert response.status == 201
         yield service

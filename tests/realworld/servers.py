@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +183,16 @@ class Checked:
         assert run.get("returning_visit") is True, self.explain()
         assert run["outcome"]["success"] is success, self.explain()
 
+    def assert_primary(self, engine: str, cause: str) -> None:
+        """The verdict's primary cause is `cause`, and for a failure it was found in `engine`."""
+        assert self.primary == cause, self.explain()
+        if cause == "none":
+            assert engine in self.verdict["engines_passing"], self.explain()
+            return
+        assert engine in self.verdict["engines_failing"], self.explain()
+        found_in = {e for f in self.verdict["findings"] if f["cause"] == cause for e in f["engines"]}
+        assert engine in found_in, self.explain()
+
     def explain(self) -> str:
         """What a failed assertion should show: the verdict and each run's outcome."""
         verdict = self.verdict
@@ -218,22 +228,31 @@ def check(config: Path, output: Path, engines: list[str], modes: list[str], cwd:
 
 
 @dataclass
-class Returning:
-    """A site whose first visit is done (the profile exists) and whose server has changed since."""
+class Visits:
+    """A site's first visit (which created the persisted profile) and, after the server changed, the
+    returning user's check (a fresh login and the returning visit) in the same engines."""
 
     server: Service
-    config: Path
-    folder: Path
     first: Checked
+    returning: Checked
 
-    def returning_check(self, engine: str) -> Checked:
-        """The returning user's check in one engine: a fresh login and the returning visit."""
-        return check(
-            self.config, self.folder / f"reports-{engine}", [engine], ["fresh", "persisted"], self.folder
-        )
+    def assert_first_visit_signed_in(self, engine: str) -> None:
+        (run,) = self.first.runs(engine, "persisted")
+        assert run["outcome"]["success"], self.first.explain()
+        assert run.get("returning_visit") is False, self.first.explain()
 
-    def assert_first_visit_signed_in(self, engines: list[str]) -> None:
-        for engine in engines:
-            (run,) = self.first.runs(engine, "persisted")
-            assert run["outcome"]["success"], self.first.explain()
-        assert self.first.primary == "none", self.first.explain()
+    def assert_returning(self, engine: str, cause: str) -> None:
+        """The returning visit in `engine` failed (or, for `none`, worked) and the verdict says `cause`."""
+        self.returning.assert_returning_visit(engine, success=cause == "none")
+        self.returning.assert_primary(engine, cause)
+
+
+def visit_twice(
+    server: Service, site: dict[str, Any], folder: Path, engines: list[str], change: Callable[[], None]
+) -> Visits:
+    """Check `site` once (the first visit creates the profile), `change` the server, check again."""
+    config = write_config(folder / "loginprobe.toml", site, folder / "profiles")
+    first = check(config, folder / "reports-first", engines, ["persisted"], folder)
+    change()
+    returning = check(config, folder / "reports-returning", engines, ["fresh", "persisted"], folder)
+    return Visits(server, first, returning)

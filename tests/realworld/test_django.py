@@ -9,13 +9,12 @@ session API: `stale-cookie`. The control restarts with the same key: `none`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.realworld.conftest import django_server
-from tests.realworld.servers import PASSWORD_ENV, Returning, check, write_config
+from tests.realworld.servers import PASSWORD_ENV, Visits, visit_twice
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ENGINES = ["chromium", "firefox"]
@@ -33,43 +32,38 @@ def session_site(origin: str, name: str) -> dict[str, object]:
     }
 
 
-def _after_restart(folder: Path, django_db: Path, rotate: bool) -> Iterator[Returning]:
+def _restarted(folder: Path, django_db: Path, name: str, rotate: bool) -> Visits:
     key = secrets.token_urlsafe(40)
     with django_server(folder, django_db, key) as server:
-        name = "django-rotated-key" if rotate else "django-same-key"
-        config = write_config(
-            folder / "loginprobe.toml", session_site(server.origin, name), folder / "profiles"
-        )
-        first = check(config, folder / "reports-first", ENGINES, ["persisted"], folder)
-        server.restart(DJANGO_SECRET_KEY=secrets.token_urlsafe(40) if rotate else key)
-        yield Returning(server, config, folder, first)
+        new_key = secrets.token_urlsafe(40) if rotate else key
+        return visit_twice(
+            server, session_site(server.origin, name), folder, ENGINES,
+            lambda: server.restart(DJANGO_SECRET_KEY=new_key),
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def rotated_key(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Iterator[Returning]:
-    yield from _after_restart(tmp_path_factory.mktemp("django-rotated"), django_db, rotate=True)
+def rotated_key(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Visits:
+    return _restarted(tmp_path_factory.mktemp("django-rotated"), django_db, "django-rotated-key", rotate=True)
 
 
 @pytest.fixture(scope="module")
-def same_key(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Iterator[Returning]:
-    yield from _after_restart(tmp_path_factory.mktemp("django-same"), django_db, rotate=False)
+def same_key(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Visits:
+    return _restarted(tmp_path_factory.mktemp("django-same"), django_db, "django-same-key", rotate=False)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", ["rotated_key", "same_key"])
-def test_first_visit_signs_in(request: pytest.FixtureRequest, case: str) -> None:
-    returning: Returning = request.getfixturevalue(case)
-    returning.assert_first_visit_signed_in(ENGINES)
+def test_first_visit_signs_in(request: pytest.FixtureRequest, case: str, engine: str) -> None:
+    visits: Visits = request.getfixturevalue(case)
+    visits.assert_first_visit_signed_in(engine)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_rotated_secret_key_is_a_stale_cookie(rotated_key: Returning, engine: str) -> None:
-    checked = rotated_key.returning_check(engine)
-    checked.assert_returning_visit(engine, success=False)
-    assert checked.primary == "stale-cookie", checked.explain()
+def test_rotated_secret_key_is_a_stale_cookie(rotated_key: Visits, engine: str) -> None:
+    rotated_key.assert_returning(engine, "stale-cookie")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_same_secret_key_is_none(same_key: Returning, engine: str) -> None:
-    checked = same_key.returning_check(engine)
-    checked.assert_returning_visit(engine, success=True)
-    assert checked.primary == "none", checked.explain()
+def test_same_secret_key_is_none(same_key: Visits, engine: str) -> None:
+    same_key.assert_returning(engine, "none")

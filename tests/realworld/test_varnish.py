@@ -11,13 +11,12 @@ The control runs the same Varnish with a VCL that passes every request: `none`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.realworld.conftest import django_server, manage, varnish_server
-from tests.realworld.servers import PASSWORD_ENV, Returning, check, write_config
+from tests.realworld.servers import PASSWORD_ENV, Visits, visit_twice
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ENGINES = ["chromium", "firefox"]
@@ -35,46 +34,41 @@ def token_site(origin: str, name: str) -> dict[str, object]:
     }
 
 
-def _after_revocation(folder: Path, django_db: Path, vcl: str, name: str) -> Iterator[Returning]:
+def _revoked(folder: Path, django_db: Path, vcl: str, name: str) -> Visits:
     with (
         django_server(folder, django_db, secrets.token_urlsafe(40)) as app,
         varnish_server(folder, vcl, app) as varnish,
     ):
-        config = write_config(
-            folder / "loginprobe.toml", token_site(varnish.origin, name), folder / "profiles"
-        )
-        first = check(config, folder / "reports-first", ENGINES, ["persisted"], folder)
-        manage(folder / "db.sqlite3", "drf_create_token", "-r", "alice")
-        yield Returning(varnish, config, folder, first)
+        return visit_twice(
+            varnish, token_site(varnish.origin, name), folder, ENGINES,
+            lambda: manage(folder / "db.sqlite3", "drf_create_token", "-r", "alice"),
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def cached_token(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Iterator[Returning]:
-    folder = tmp_path_factory.mktemp("varnish-cache")
-    yield from _after_revocation(folder, django_db, "token-cache.vcl", "varnish-token-cache")
+def cached_token(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Visits:
+    return _revoked(
+        tmp_path_factory.mktemp("varnish-cache"), django_db, "token-cache.vcl", "varnish-token-cache"
+    )
 
 
 @pytest.fixture(scope="module")
-def passed_token(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Iterator[Returning]:
-    folder = tmp_path_factory.mktemp("varnish-pass")
-    yield from _after_revocation(folder, django_db, "pass.vcl", "varnish-pass")
+def passed_token(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Visits:
+    return _revoked(tmp_path_factory.mktemp("varnish-pass"), django_db, "pass.vcl", "varnish-pass")
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", ["cached_token", "passed_token"])
-def test_first_visit_signs_in(request: pytest.FixtureRequest, case: str) -> None:
-    returning: Returning = request.getfixturevalue(case)
-    returning.assert_first_visit_signed_in(ENGINES)
+def test_first_visit_signs_in(request: pytest.FixtureRequest, case: str, engine: str) -> None:
+    visits: Visits = request.getfixturevalue(case)
+    visits.assert_first_visit_signed_in(engine)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_token_cached_by_cookie_is_stale_cache(cached_token: Returning, engine: str) -> None:
-    checked = cached_token.returning_check(engine)
-    checked.assert_returning_visit(engine, success=False)
-    assert checked.primary == "stale-cache", checked.explain()
+def test_token_cached_by_cookie_is_stale_cache(cached_token: Visits, engine: str) -> None:
+    cached_token.assert_returning(engine, "stale-cache")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_token_passed_through_is_none(passed_token: Returning, engine: str) -> None:
-    checked = passed_token.returning_check(engine)
-    checked.assert_returning_visit(engine, success=True)
-    assert checked.primary == "none", checked.explain()
+def test_token_passed_through_is_none(passed_token: Visits, engine: str) -> None:
+    passed_token.assert_returning(engine, "none")
