@@ -27,7 +27,7 @@ from loginprobe.evidence import (
     origin_of,
     same_resource,
 )
-from loginprobe.flows import engines
+from loginprobe.flows import engines, realm
 from loginprobe.flows.base import FlowFailed, flow_for, run_timeout
 from loginprobe.flows.recorder import Recorder
 from loginprobe.flows.visit import CHALLENGE_FLOWS, CREDENTIAL_FLOWS, login_requested, open_quietly
@@ -126,6 +126,8 @@ class Probe:
         selector_ok = self._selector_visible(page)
         exchanges, after, self.jwts, notes = self.recorder.finish()
         outcome = judge(self.site, exchanges, flow_error, selector_ok, self.redactor, self.timeout_s)
+        # Refused Basic/Digest credentials: the same ones at the origin's root and parent paths.
+        exchanges = exchanges + realm.probe_realms(self.site, exchanges, self.redactor, self.timeout_s)
         return exchanges, after, outcome, notes
 
     def _return_or_login(self, page: Page) -> str | None:
@@ -135,6 +137,8 @@ class Probe:
         opened = self.returning_url
         if self.returning and opened is None:
             self.login_trigger = "no app page to open: the flow sends the credential itself"
+        elif self.returning and self._holds_nothing() and site.flow in APP_PAGE_FLOWS:
+            self.login_trigger = "the returning browser holds no cookie or storage: nothing can sign it in"
         elif self.returning and opened is not None:
             open_quietly(page, opened)
             if not self._settle(page) and site.flow not in CREDENTIAL_FLOWS:
@@ -168,6 +172,13 @@ class Probe:
         if site.flow in (*CREDENTIAL_FLOWS, "visit"):
             return site.url if site.url != site.target or site.flow == "visit" else None
         return site.target
+
+    def _holds_nothing(self) -> bool:
+        """The profile has no cookie and no localStorage at all: its user was never signed in (or
+        signed out), so any site would ask it to sign in."""
+        assert self.recorder is not None
+        before = self.recorder.before
+        return before is not None and not before.cookies and not any(area.local for area in before.storage)
 
     def _requested_by_page(self, by_script: bool = False, since: int = 0) -> bool:
         assert self.recorder is not None

@@ -12,31 +12,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request, Response
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
 
 from loginprobe.evidence import (
     CacheStorageEntry,
-    CookieNotSent,
-    CookieRecord,
     Engine,
     Exchange,
     Header,
     JwtRecord,
-    ServedFrom,
     ServiceWorkerRecord,
     SetCookie,
     StateSnapshot,
     StorageArea,
-    origin_of,
 )
-from loginprobe.flows import engines
+from loginprobe.flows import engines, snapshots
+from loginprobe.flows.cdp import CdpHop, CdpNetwork
 from loginprobe.parsing import (
     decode_jwt,
     describe_authorization,
@@ -54,45 +49,6 @@ TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNOR
 MAX_BODY = 64 * 1024
 EXCERPT = 300
 
-_INITIAL_STORAGE_JS = """(() => {
-  try {
-    if (window.top !== window || !window.__loginprobeStorage) return;
-    const items = {};
-    for (let i = 0; i < localStorage.length; i++) {
-      const key = localStorage.key(i);
-      items[key] = localStorage.getItem(key);
-    }
-    window.__loginprobeStorage(location.origin, items);
-  } catch (e) { /* opaque origins and blocked storage have nothing to report */ }
-})();"""
-
-_PAGE_STATE_JS = """async () => {
-  const out = {origin: location.origin, sw: [], caches: [], session: {}, errors: []};
-  try {
-    for (const r of await navigator.serviceWorker.getRegistrations()) {
-      const w = r.active || r.waiting || r.installing;
-      out.sw.push({scope: r.scope, script: w ? w.scriptURL : '', state: w ? w.state : null});
-    }
-  } catch (e) { out.errors.push('service workers: ' + e); }
-  try {
-    for (const name of await caches.keys()) {
-      const cache = await caches.open(name);
-      for (const req of await cache.keys()) {
-        const res = await cache.match(req);
-        out.caches.push({cache: name, url: req.url, status: res ? res.status : null,
-                         headers: res ? [...res.headers] : []});
-      }
-    }
-  } catch (e) { out.errors.push('Cache API: ' + e); }
-  try {
-    for (let i = 0; i < sessionStorage.length; i++) {
-      const k = sessionStorage.key(i); out.session[k] = sessionStorage.getItem(k);
-    }
-  } catch (e) { out.errors.push('sessionStorage: ' + e); }
-  return out;
-}"""
-
-
 def _after_submission(request: Request) -> bool:
     """A POST, or the end of a redirect chain a POST started (Post/Redirect/Get)."""
     current: Request | None = request
@@ -103,163 +59,6 @@ def _after_submission(request: Request) -> bool:
             return True
         current = current.redirected_from
     return False
-
-
-@dataclass(slots=True)
-class _CdpHop:
-    """Chromium's view of one request hop (a redirect makes a new hop with the same requestId)."""
-
-    request_id: str
-    url: str
-    method: str
-    served_from: ServedFrom = "network"
-    status: int | None = None
-    request_headers: list[Header] | None = None
-    cookies_not_sent: list[CookieNotSent] = field(default_factory=list)
-    blocked_set_cookies: list[tuple[str, list[str]]] = field(default_factory=list)
-    failure: str | None = None
-    matched: bool = False
-    # Chromium answers an auth challenge inside one request: the earlier round trips (the 401s and
-    # what was sent before them) only show as extra ExtraInfo events of the same requestId.
-    auth_rounds: list[tuple[list[Header], int | None, list[Header]]] = field(default_factory=list)
-
-
-def _raw_header_pairs(event: dict[str, Any]) -> list[Header]:
-    """Response headers of an ExtraInfo event; repeated headers arrive joined by newlines."""
-    pairs: list[Header] = []
-    for name, value in event.get("headers", {}).items():
-        for line in str(value).split("\n"):
-            pairs.append((str(name), line))
-    return pairs
-
-
-class _CdpNetwork:
-    """Listens to CDP Network events of one page; joins them with Playwright's requests at the end."""
-
-    def __init__(self, session: CDPSession) -> None:
-        self.hops: list[_CdpHop] = []
-        self._by_id: dict[str, list[_CdpHop]] = defaultdict(list)
-        self._request_extra: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self._response_extra: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self._resolved = False
-        session.on("Network.requestWillBeSent", self._will_be_sent)
-        session.on("Network.responseReceived", self._response)
-        session.on("Network.requestServedFromCache", self._served_from_cache)
-        session.on(
-            "Network.requestWillBeSentExtraInfo", lambda e: self._request_extra[e["requestId"]].append(e)
-        )
-        session.on(
-            "Network.responseReceivedExtraInfo", lambda e: self._response_extra[e["requestId"]].append(e)
-        )
-        session.on("Network.loadingFailed", self._failed)
-        session.send("Network.enable")
-
-    def _current(self, request_id: str) -> _CdpHop | None:
-        hops = self._by_id.get(request_id)
-        return hops[-1] if hops else None
-
-    def _will_be_sent(self, event: dict[str, Any]) -> None:
-        previous = self._current(event["requestId"])
-        redirect = event.get("redirectResponse")
-        if previous is not None and redirect is not None:
-            self._apply_response(previous, redirect)
-        hop = _CdpHop(event["requestId"], event["request"]["url"], event["request"]["method"])
-        self.hops.append(hop)
-        self._by_id[hop.request_id].append(hop)
-
-    @staticmethod
-    def _apply_response(hop: _CdpHop, response: dict[str, Any]) -> None:
-        hop.status = response.get("status")
-        if response.get("fromServiceWorker"):
-            hop.served_from = "service-worker"
-        elif response.get("fromPrefetchCache"):
-            hop.served_from = "prefetch-cache"
-        elif response.get("fromDiskCache"):
-            hop.served_from = "disk-cache"
-
-    def _response(self, event: dict[str, Any]) -> None:
-        hop = self._current(event["requestId"])
-        if hop is not None:
-            self._apply_response(hop, event["response"])
-
-    def _served_from_cache(self, event: dict[str, Any]) -> None:
-        hop = self._current(event["requestId"])
-        if hop is not None and hop.served_from == "network":
-            hop.served_from = "memory-cache"
-
-    def _failed(self, event: dict[str, Any]) -> None:
-        hop = self._current(event["requestId"])
-        if hop is not None:
-            hop.failure = event.get("errorText") or event.get("blockedReason")
-
-    def _resolve(self) -> None:
-        """Pair ExtraInfo events with hops: Chromium sends them, in order, for network hops only."""
-        if self._resolved:
-            return
-        self._resolved = True
-        for request_id, hops in self._by_id.items():
-            network_hops = [h for h in hops if h.served_from in ("network", "service-worker")]
-            for hop, event in zip(network_hops, self._request_extra.get(request_id, []), strict=False):
-                hop.request_headers = [(str(k), str(v)) for k, v in event.get("headers", {}).items()]
-                for item in event.get("associatedCookies", []):
-                    reasons = item.get("blockedReasons") or []
-                    if reasons:
-                        cookie = item.get("cookie", {})
-                        hop.cookies_not_sent.append(
-                            CookieNotSent(
-                                name=cookie.get("name", "?"),
-                                domain=cookie.get("domain"),
-                                path=cookie.get("path"),
-                                reasons=[str(r) for r in reasons],
-                            )
-                        )
-            request_events = self._request_extra.get(request_id, [])
-            response_events = self._response_extra.get(request_id, [])
-            if network_hops and len(response_events) > len(network_hops):
-                # More responses than hops: the first ones were auth challenges the browser answered.
-                rounds = len(response_events) - len(network_hops)
-                last = network_hops[-1]
-                for n in range(rounds):
-                    sent = (
-                        request_events[len(network_hops) - 1 + n]
-                        if len(request_events) > len(network_hops) - 1 + n
-                        else {}
-                    )
-                    answer = response_events[len(network_hops) - 1 + n]
-                    last.auth_rounds.append(
-                        (
-                            [(str(k), str(v)) for k, v in sent.get("headers", {}).items()],
-                            answer.get("statusCode"),
-                            _raw_header_pairs(answer),
-                        )
-                    )
-                response_events = response_events[: len(network_hops) - 1] + response_events[-1:]
-                request_events = request_events[: len(network_hops) - 1] + request_events[-1:]
-                for hop, event in zip(network_hops, request_events, strict=False):
-                    hop.request_headers = [(str(k), str(v)) for k, v in event.get("headers", {}).items()]
-            for hop, event in zip(network_hops, response_events, strict=False):
-                for blocked in event.get("blockedCookies", []):
-                    line = str(blocked.get("cookieLine", ""))
-                    name = line.split("=", 1)[0].strip()
-                    hop.blocked_set_cookies.append(
-                        (name, [str(r) for r in blocked.get("blockedReasons", [])])
-                    )
-                if hop.status is None and event.get("statusCode"):
-                    hop.status = int(event["statusCode"])
-
-    def take(self, method: str, url: str) -> _CdpHop | None:
-        """The first unmatched hop for this method and URL."""
-        self._resolve()
-        for hop in self.hops:
-            if not hop.matched and hop.method == method and hop.url == url:
-                hop.matched = True
-                return hop
-        return None
-
-    def unmatched(self) -> list[_CdpHop]:
-        """Hops Playwright never reported (Chromium can swallow a 401 navigation into a net error)."""
-        self._resolve()
-        return [hop for hop in self.hops if not hop.matched]
 
 
 def _clean_url(url: str, redactor: Redactor) -> str:
@@ -302,12 +101,12 @@ class Recorder:
         self.pages: list[Page] = []
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
-        self._cdp: dict[int, _CdpNetwork] = {}
+        self._cdp: dict[int, CdpNetwork] = {}
         self.cdp_ok = False
         self.notes: list[str] = []
         self.before: StateSnapshot | None = None
         self.raw_state: dict[str, Any] = {}  # the latest storage state, in memory only (raw values)
-        self._hops: dict[int, _CdpHop] = {}
+        self._hops: dict[int, CdpHop] = {}
         # Responses as their events came, and requests that finished: asking Playwright for the
         # response, sizes or body of an unfinished request waits forever (Firefox leaves an
         # answered auth challenge's 401 unfinished).
@@ -344,7 +143,7 @@ class Recorder:
         """
         try:
             self.context.expose_binding("__loginprobeStorage", self._storage_seen)
-            self.context.add_init_script(_INITIAL_STORAGE_JS)
+            self.context.add_init_script(snapshots.INITIAL_STORAGE_JS)
         except PlaywrightError as exc:
             self.notes.append(f"initial localStorage not observable: {str(exc).splitlines()[0]}")
 
@@ -397,7 +196,7 @@ class Recorder:
         if self.engine == "chromium":
             try:
                 session = self.context.new_cdp_session(page)
-                self._cdp[len(self.pages) - 1] = _CdpNetwork(session)
+                self._cdp[len(self.pages) - 1] = CdpNetwork(session)
                 self.cdp_ok = True
             except PlaywrightError as exc:
                 # Remote or non-Chromium-protocol browsers refuse CDP; Playwright's events remain.
@@ -415,78 +214,22 @@ class Recorder:
     # -- snapshots --------------------------------------------------------------------------
     def _jar_snapshot(self, taken: Literal["before", "after"]) -> StateSnapshot:
         """Cookies and localStorage from Playwright's storage state (no navigation needed)."""
-        try:
-            state = self.context.storage_state()
-        except PlaywrightError as exc:
-            return StateSnapshot(taken=taken, note=f"storage state unreadable: {str(exc).splitlines()[0]}")
-        self.raw_state = state
-        cookies = []
-        for cookie in state.get("cookies", []):
-            value = cookie.get("value", "")
-            cookies.append(
-                CookieRecord(
-                    name=cookie["name"],
-                    value_fingerprint=self.redactor.cookie(cookie["name"], value),
-                    domain=cookie.get("domain", ""),
-                    path=cookie.get("path", "/"),
-                    expires=None if cookie.get("expires", -1) in (-1, None) else float(cookie["expires"]),
-                    http_only=bool(cookie.get("httpOnly")),
-                    secure=bool(cookie.get("secure")),
-                    same_site=cookie.get("sameSite"),
-                )
-            )
-        areas = []
-        for origin in state.get("origins", []):
-            local = {}
-            for item in origin.get("localStorage", []):
-                value = str(item.get("value", ""))
-                local[item["name"]] = self.redactor.add(value, searchable=len(value) >= 8) or ""
-            areas.append(StorageArea(origin=origin["origin"], local=local))
-        return StateSnapshot(taken=taken, cookies=cookies, storage=areas)
+        snapshot, state = snapshots.read_jar(self.context, taken, self.redactor)
+        if state is not None:
+            self.raw_state = state
+        return snapshot
 
     def _page_state(
         self,
     ) -> tuple[list[ServiceWorkerRecord], list[CacheStorageEntry], dict[str, dict[str, str]], list[str]]:
         """Service workers, Cache API and sessionStorage, read from pages on the site's origins."""
-        workers: list[ServiceWorkerRecord] = []
-        entries: list[CacheStorageEntry] = []
-        sessions: dict[str, dict[str, str]] = {}
-        notes: list[str] = []
-        seen: set[str] = set()
-        for page in self.pages:
-            try:
-                if page.is_closed() or origin_of(page.url) not in self.site_origins:
-                    continue
-                if origin_of(page.url) in seen:
-                    continue
-                seen.add(origin_of(page.url))
-                data = page.evaluate(_PAGE_STATE_JS)
-            except PlaywrightError as exc:
-                notes.append(
-                    f"page state of {self.redactor.text(page.url)} unreadable: {str(exc).splitlines()[0]}"
-                )
-                continue
-            for sw in data["sw"]:
-                workers.append(
-                    ServiceWorkerRecord(scope=sw["scope"], script_url=sw["script"], state=sw["state"])
-                )
-            for entry in data["caches"]:
-                entries.append(
-                    CacheStorageEntry(
-                        cache_name=entry["cache"],
-                        url=_clean_url(entry["url"], self.redactor),
-                        status=entry["status"],
-                        headers=self._response_headers([(str(k), str(v)) for k, v in entry["headers"]]),
-                    )
-                )
-            session = {}
-            for key, value in data["session"].items():
-                session[key] = self.redactor.add(str(value), searchable=len(str(value)) >= 8)
-            sessions[data["origin"]] = session
-            notes.extend(data["errors"])
-        if not seen:
-            notes.append("no page was left on the site's origin: service workers and Cache API not read")
-        return workers, entries, sessions, notes
+        return snapshots.read_pages(
+            self.pages,
+            self.site_origins,
+            self.redactor,
+            self._response_headers,
+            lambda url: _clean_url(url, self.redactor),
+        )
 
     # -- headers ----------------------------------------------------------------------------
     def _request_headers(self, headers: list[Header]) -> list[Header]:
