@@ -9,7 +9,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from loginprobe.config.settings import Site
 from loginprobe.evidence import same_resource
 from loginprobe.flows.base import FlowFailed, register, run_timeout_ms
-from loginprobe.flows.steps import after_login
+from loginprobe.flows.steps import after_login, mark_submitted
 
 QUICK_FORM_WAIT_MS = 1_500
 
@@ -104,6 +104,7 @@ def fill_login_form(
     password = creds.password.get_secret_value() if creds.password else ""
     password_field.fill(password)
     submit = _control(page, site.form.submit_selector, SUBMIT_CANDIDATES)
+    mark_submitted(page)  # tells a new page with a login form from this one (flows/steps.py)
     if submit is None:
         password_field.press("Enter")
     else:

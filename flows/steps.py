@@ -119,6 +119,28 @@ def login_form_shown(page: Page) -> bool:
     return _visible(page.locator("input[type='password']").locator("visible=true"))
 
 
+SUBMITTED_MARK = "__loginprobeSubmitted"
+
+
+def mark_submitted(page: Page) -> None:
+    """Mark the login form's document just before its submit, so that a login form seen later can be
+    told apart: the same document (not yet navigated, or a script re-rendering it) or a new page."""
+    try:
+        page.evaluate(f"() => {{ window.{SUBMITTED_MARK} = true; }}")
+    except PlaywrightError:  # navigating already: any later document is a new one anyway
+        pass
+
+
+def login_form_again(page: Page) -> bool:
+    """A new document (not the one whose form was submitted) shows a login form."""
+    if not login_form_shown(page):
+        return False
+    try:
+        return not page.evaluate(f"() => window.{SUBMITTED_MARK} === true")
+    except PlaywrightError:  # navigating: look again on the next round
+        return False
+
+
 def _wait_for_load(page: Page, deadline: Deadline) -> None:
     try:
         page.wait_for_load_state("load", timeout=max(deadline.remaining_ms(), 1))
@@ -184,6 +206,9 @@ def follow_until(
                 log.form_filled = True
                 log.done.append(f"signing in on {url}")
                 continue
+        if log.form_filled and login_form_again(page):
+            # The password was submitted and a new page asks for it again: waiting cannot help.
+            raise FlowFailed(f"the login form came back after the password was submitted (on {page.url})")
         try:
             page.wait_for_url(arrived, timeout=min(POLL_MS, max(deadline.remaining_ms(), 1)))
         except PlaywrightTimeout:
@@ -224,7 +249,7 @@ def after_login(page: Page, site: Site, log: StepLog | None = None) -> StepLog:
 def _hint(page: Page, site: Site, log: StepLog) -> str:
     """Why nothing was done on the page where the flow is stuck, as advice."""
     if login_form_shown(page) and log.form_filled:
-        return "; it shows a login form again (were the credentials refused?)"
+        return "; it shows the login form again (were the credentials refused?)"
     _, names = primary_button(page)
     if len(names) > 1:
         shown = ", ".join(repr(n) for n in names)
