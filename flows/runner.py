@@ -13,21 +13,19 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from loginprobe.config.settings import Settings, Site
+from loginprobe.config.settings import Settings
 from loginprobe.errors import BrowserUnavailable
 from loginprobe.evidence import (
-    Ablation,
     Artifacts,
     Engine,
     EngineStatus,
-    Mode,
     Outcome,
     RunEvidence,
     SkippedRun,
@@ -36,40 +34,16 @@ from loginprobe.flows import profiles, screenshots, watchdog
 from loginprobe.flows.base import flow_for
 from loginprobe.flows.browsers import discover
 from loginprobe.flows.engines import LaunchRecipe
+from loginprobe.flows.lanes import SIGN_IN_AGAIN, TRANSPLANTS, Lane, RunSpec, plan_lanes
 from loginprobe.flows.probe import Probe, first_line, is_crash
 from loginprobe.flows.recorder import Recorder
 from loginprobe.flows.remote import connect_browser
 from loginprobe.secrets import Redactor
 
-TRANSPLANTS: tuple[Ablation, ...] = ("only-cookies", "only-storage")
-SIGN_IN_AGAIN: tuple[Ablation, ...] = ("relogin", "no-cookies")  # differential runs that log in
 # After Ctrl-C, how long lanes get to notice their closed browsers and hand back what they finished.
 STOP_GRACE_S = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class RunSpec:
-    """One run to perform."""
-
-    site: Site
-    engine: Engine
-    mode: Mode
-    ablation: Ablation | None = None
-    via_proxy: bool = False
-
-    @property
-    def run_id(self) -> str:
-        parts = [self.site.name, self.engine, self.mode]
-        if self.ablation:
-            parts.append(self.ablation)
-        if self.via_proxy:
-            parts.append("proxy")
-        return "-".join(parts)
-
-    @property
-    def shares_browser(self) -> bool:
-        """Runs in a plain context of the lane's one browser (not a persistent profile)."""
-        return self.mode != "persisted" or self.ablation in TRANSPLANTS
+BLANK_PROFILE_ENGINES: tuple[Engine, ...] = ("firefox",)
+BLANK_PROFILE_MIN_VISITS = 3  # below this, starting the blank profile costs more than it saves
 
 
 @dataclass(slots=True)
@@ -81,39 +55,8 @@ class RunResult:
     interrupted: bool = False  # never ran (or never finished) because of Ctrl-C
 
 
-@dataclass(slots=True)
-class _Lane:
-    engine: Engine
-    persistent: bool
-    specs: list[RunSpec] = field(default_factory=list)
-
-
 # (spec, "start" | "done" | "skipped", the result of a finished run)
 ProgressFn = Callable[[RunSpec, str, RunResult | None], None]
-
-# Rough seconds per run and per browser launch on a 2-core machine, only to balance lanes: a
-# persisted run includes its own launch (Firefox's costs several seconds of CPU), a fresh one reuses
-# its lane's browser.
-RUN_SECONDS: dict[tuple[Engine, bool], float] = {
-    ("chromium", False): 1.5,
-    ("chromium", True): 3.0,
-    ("firefox", False): 2.0,
-    ("firefox", True): 8.0,
-    ("webkit", False): 1.5,
-    ("webkit", True): 3.0,
-}
-LAUNCH_SECONDS: dict[Engine, float] = {"chromium": 0.5, "firefox": 4.5, "webkit": 1.0}
-BLANK_PROFILE_ENGINES: tuple[Engine, ...] = ("firefox",)
-BLANK_PROFILE_MIN_VISITS = 3  # below this, starting the blank profile costs more than it saves
-SPLIT_ABOVE_SHARE = 1.2  # split a lane estimated longer than this multiple of its fair share ...
-SPLIT_MIN_RUNS = 4  # ... when it holds at least this many runs
-
-
-def _estimate(lane: _Lane) -> float:
-    runs = sum(RUN_SECONDS.get((lane.engine, not spec.shares_browser), 3.0) for spec in lane.specs)
-    shared = any(spec.shares_browser for spec in lane.specs)
-    return runs + (LAUNCH_SECONDS.get(lane.engine, 1.0) if shared else 0.0)
-
 
 class Runner:
     """Runs specs in lanes; keeps what is needed for differential runs and profile updates."""
@@ -144,47 +87,8 @@ class Runner:
         self._first_visits: dict[Engine, int] = {}
 
     # -- planning ---------------------------------------------------------------------------
-    def _lanes(self, specs: Iterable[RunSpec]) -> list[_Lane]:
-        """Group specs into lanes (one thread and driver each), balanced over the workers.
-
-        1. One lane per engine and kind (a shared browser for fresh contexts, or own profiles).
-        2. More lanes than workers: an engine's lanes become one, shortest first (the pool could not
-           run them at once anyway; one driver less). Shared-browser runs go first in it, so the
-           lane closes that browser before its own launches.
-        3. Split the longest lane while a worker would otherwise idle, or while a long lane (several
-           runs) exceeds its share of the estimated work: a persistent lane costs one more driver,
-           a shared one one more browser launch.
-        4. Longest first, so the pool does not end waiting on one lane (Firefox's persisted runs).
-        """
-        lanes: dict[tuple[Engine, bool], _Lane] = {}
-        for spec in specs:
-            key = (spec.engine, not spec.shares_browser)
-            lanes.setdefault(key, _Lane(spec.engine, not spec.shares_browser)).specs.append(spec)
-        result = list(lanes.values())
-        workers = max(self.settings.workers, 1)
-        while len(result) > workers:
-            pairs = [(a, b) for i, a in enumerate(result) for b in result[i + 1 :] if a.engine == b.engine]
-            if not pairs:
-                break
-            a, b = min(pairs, key=lambda pair: _estimate(pair[0]) + _estimate(pair[1]))
-            a.specs = sorted([*a.specs, *b.specs], key=lambda spec: not spec.shares_browser)
-            a.persistent = a.persistent and b.persistent
-            result.remove(b)
-        share = sum(map(_estimate, result)) / workers
-        for _ in range(64):
-            longest = max(result, key=_estimate, default=None)
-            if longest is None or len(longest.specs) < 2:
-                break
-            too_long = len(longest.specs) >= SPLIT_MIN_RUNS and _estimate(longest) > share * SPLIT_ABOVE_SHARE
-            if len(result) >= workers and not too_long:
-                break
-            half = len(longest.specs) // 2
-            tail = longest.specs[half:]
-            result.append(_Lane(longest.engine, all(not s.shares_browser for s in tail), tail))
-            del longest.specs[half:]
-            longest.persistent = all(not s.shares_browser for s in longest.specs)
-        result.sort(key=_estimate, reverse=True)
-        return result
+    def _lanes(self, specs: Iterable[RunSpec]) -> list[Lane]:
+        return plan_lanes(specs, self.settings.workers)
 
     def run(self, specs: list[RunSpec]) -> list[RunResult]:
         """Run every spec; results come back in the order of `specs`.
@@ -268,7 +172,7 @@ class Runner:
                 self._recipes[engine] = recipe
             return self._recipes[engine]
 
-    def _run_lane(self, lane: _Lane) -> list[RunResult]:
+    def _run_lane(self, lane: Lane) -> list[RunResult]:
         out: list[RunResult] = []
         try:
             with self.processes.playwright() as (playwright, driver):

@@ -16,7 +16,8 @@ from loginprobe.config.settings import Settings
 from loginprobe.errors import ConfigError, OutputError
 from loginprobe.evidence import ENGINES, Ablation, EngineStatus, RunEvidence, SkippedRun
 from loginprobe.flows.base import flow_for
-from loginprobe.flows.runner import TRANSPLANTS, ProgressFn, Runner, RunResult, RunSpec
+from loginprobe.flows.lanes import TRANSPLANTS, RunSpec
+from loginprobe.flows.runner import ProgressFn, Runner, RunResult
 from loginprobe.report import Report
 from loginprobe.secrets import Redactor
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from loginprobe.config.settings import Site, load_settings
-from loginprobe.flows.runner import Runner, _estimate
+from loginprobe.flows.lanes import estimate as _estimate
+from loginprobe.flows.runner import Runner
 from loginprobe.pipeline import plan
 from loginprobe.secrets import Redactor
 
