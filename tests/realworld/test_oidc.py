@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent / "oidc"
 USER = "alice"
 # Seconds an access token of the `expiring` relying party lives: long enough for a login to reach
 # /profile under load, short enough to have expired by the returning visit.
-EXPIRING_TTL = 10
+EXPIRING_TTL = 20
 START_TIMEOUT_S = 30.0
 
 
@@ -122,13 +122,13 @@ def oidc_site(rp: str, name: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def check(config: Path, output: Path, engines: list[str], modes: list[str], cwd: Path) -> Checked:
+def check(config: Path, output: Path, engines: list[str], modes: list[str], cwd: Path, **env: str) -> Checked:
     """`loginprobe check` on the config, as a subprocess, into its own new output folder."""
     assert not output.exists(), f"{output} is reused: one check per output folder"
     args = ["check", "--config", str(config), "--output", str(output)]
     args += [arg for engine in engines for arg in ("--browser", engine)]
     args += [arg for mode in modes for arg in ("--mode", mode)]
-    result = run_cli(*args, cwd=cwd, env=cli_env(**{PASSWORD_ENV: PASSWORD}), timeout=CHECK_TIMEOUT)
+    result = run_cli(*args, cwd=cwd, env=cli_env(**{PASSWORD_ENV: PASSWORD, **env}), timeout=CHECK_TIMEOUT)
     if result.code not in (0, 1):
         raise AssertionError(f"loginprobe check exited {result.code}:\n{result.stderr}")
     # The one report folder (a `latest` link to it may sit beside it).
@@ -205,6 +205,21 @@ def test_strict_transaction_cookie_is_cookie_blocked(
     (run,) = checked.runs(engine, "fresh")
     assert run["outcome"]["status"] == 401, checked.explain()
     assert checked.primary == "cookie-blocked", checked.explain()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_wrong_password_on_the_provider_is_invalid_credentials(
+    oidc_servers: OidcServers, tmp_path: Path, engine: str
+) -> None:
+    # Given a password the provider refuses (its login page comes back with 401 and a message), the
+    # flow stops at once and the login is refused: `invalid-credentials`.
+    site = oidc_site(oidc_servers.rp["control"], "oidc-wrong-password")
+    site["credentials"] = {"username": USER, "password_env": "OIDC_WRONG_PASSWORD"}
+    config = write_config(tmp_path / "loginprobe.toml", site, tmp_path / "profiles")
+    checked = check(config, tmp_path / "reports", [engine], ["fresh"], tmp_path, OIDC_WRONG_PASSWORD="not-it")
+    (run,) = checked.runs(engine, "fresh")
+    assert "login form came back" in run["outcome"]["reason"], checked.explain()
+    assert checked.primary == "invalid-credentials", checked.explain()
 
 
 @pytest.fixture(scope="module")
