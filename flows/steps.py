@@ -74,6 +74,12 @@ def _visible(locator: Locator) -> bool:
         return False
 
 
+def _label(button: Locator) -> str:
+    """A button's words: its text, or the value of an <input type=submit>."""
+    text = (button.text_content() or "").strip() or (button.get_attribute("value") or "").strip()
+    return " ".join(text.split())[:60] or "(unnamed button)"
+
+
 def applies(page: Page, step: Step) -> bool:
     """The step's conditions hold on the page as it is now."""
     if step.url_contains is not None and step.url_contains not in page.url:
@@ -101,7 +107,7 @@ def primary_button(page: Page) -> tuple[Locator | None, list[str]]:
     buttons = page.get_by_role("button", name=PRIMARY_NAME).filter(visible=True)
     try:
         count = buttons.count()
-        names = [(buttons.nth(i).text_content() or "").strip() or "(unnamed)" for i in range(min(count, 5))]
+        names = [_label(buttons.nth(i)) for i in range(min(count, 5))]
         if count == 1:
             return buttons.first, names
         if count > 1:
@@ -167,7 +173,7 @@ def take_step(
     button, _ = primary_button(page)
     if button is None:
         return False
-    name = (button.text_content() or "").strip() or "the primary button"
+    name = _label(button)
     key = (url, f"button {name}")
     if key in log.acted:
         return False  # pressed once on this page already; pressing again would loop
