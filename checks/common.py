@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from loginprobe.checks.registry import running
 from loginprobe.evidence import (
+    REALM_PROBE,
     Challenge,
     Engine,
     Exchange,
@@ -211,6 +212,30 @@ def off_path_failures(run: RunEvidence) -> list[Exchange]:
         for ex in run.exchanges
         if not on_auth_path(run, ex) and (ex.failure is not None or (ex.status or 0) >= 400)
     ]
+
+
+def realm_probes(run: RunEvidence) -> list[tuple[str, Challenge | None, Exchange | None]]:
+    """What flows/realm.py found at the origin's other paths: (url, its challenge, the answer to the
+    same credentials there, when they were tried), in the order probed."""
+    found: dict[str, tuple[Challenge | None, Exchange | None]] = {}
+    for ex in run.exchanges:
+        if ex.resource_type != REALM_PROBE:
+            continue
+        challenge, answer = found.get(ex.url, (None, None))
+        if ex.authorization is None:
+            challenge = ex.challenges[0] if ex.challenges else None
+        else:
+            answer = ex
+        found[ex.url] = (challenge, answer)
+    return [(url, challenge, answer) for url, (challenge, answer) in found.items()]
+
+
+def accepted_elsewhere(run: RunEvidence) -> tuple[str, Challenge | None, Exchange] | None:
+    """The first other path of the origin where the run's refused HTTP credentials were accepted."""
+    for url, challenge, answer in realm_probes(run):
+        if answer is not None and ok_status(answer.status):
+            return url, challenge, answer
+    return None
 
 
 # -- statuses --------------------------------------------------------------------------------------

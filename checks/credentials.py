@@ -10,6 +10,7 @@ from loginprobe.checks.common import (
     REFUSAL_WORDS,
     SESSION_FLOWS,
     LoginRefusal,
+    accepted_elsewhere,
     accepted_submission,
     answered_below_capture,
     credential_sent,
@@ -179,6 +180,8 @@ def invalid_credentials(ev: SiteEvidence) -> Iterator[Finding]:
         return  # api_key.py owns keys
     if not any(r.mode == "fresh" for r in failing) and any(r.mode == "fresh" for r in ev.runs):
         return
+    if any(accepted_elsewhere(run) is not None for run in failing):
+        return  # another path of the origin accepted them: not invalid, wrong_realm says where
     rejections: list[_Refused] = []
     for run in failing:
         found = _rejection(run)

@@ -76,7 +76,9 @@ def _credential_signature(run: RunEvidence, ex: Exchange) -> str | None:
             "sends out of the capture's sight"
         )
     pairs = cookie_pairs(ex)
-    if not pairs:
+    if not pairs or not run.login_ran:
+        # A returning visit that never signed in holds no session "its login just set", even when the
+        # app re-sets a rolling session cookie on every response.
         return None
     names = [name for name, _ in pairs]
     if len(names) != len(set(names)):

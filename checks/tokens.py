@@ -174,8 +174,14 @@ def _session_outlived(run: RunEvidence, ex: Exchange) -> str | None:
     names = sent_cookie_names(ex)
     if not names:
         return None
-    kept = [c.name for c in run.before.cookies if c.name in names]
-    since = f", kept from the earlier visit ({', '.join(dict.fromkeys(kept))})" if kept else ""
+    kept = list(dict.fromkeys(c.name for c in run.before.cookies if c.name in names))
+    since = ""
+    if kept:
+        since = (
+            ", kept from the earlier visit"
+            if set(kept) == set(names)
+            else f", {', '.join(kept)} kept from the earlier visit"
+        )
     return (
         f"the request carried no token, only the app's session (cookies {', '.join(dict.fromkeys(names))}"
         f"{since}): the session outlived the access token the app holds for it"

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 from loginprobe.checks.cache import cache_evidence
 from loginprobe.checks.common import (
+    accepted_elsewhere,
     auth_path,
     credential_sent,
     failing_runs,
+    is_rejection,
     make_finding,
     protected_exchange,
     status_text,
@@ -85,3 +87,31 @@ def unresolvable_host(ev: SiteEvidence) -> Iterator[Finding]:
                 run,
                 ex,
             )
+
+
+@check(cause="wrong-url")
+def wrong_realm(ev: SiteEvidence) -> Iterator[Finding]:
+    """The URL's realm refused the HTTP credentials that another path of the same origin accepts."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        found = accepted_elsewhere(run)
+        if ex is None or found is None or not is_rejection(ex):
+            continue
+        url, other, answer = found
+        sent = credential_sent(run, ex) or "the configured credentials"
+        here = next((ch for ch in ex.challenges if ch.realm is not None), None)
+        here_realm = f'the realm "{here.realm}"' if here is not None else "an area without a named realm"
+        there = (
+            f'realm "{other.realm}"' if other is not None and other.realm is not None else "no named realm"
+        )
+        scheme = answer.authorization.scheme if answer.authorization is not None else "the same"
+        yield make_finding(
+            DIRECT,
+            f"{where(run, ex)} is in {here_realm}, which refused {sent} ({status_text(ex)}); the same "
+            f"username and password were accepted at {url} ({there}, {scheme} answered {answer.status}): "
+            "the configured URL points into another realm than the one these credentials belong to.",
+            f"Check the URL for a typo: these credentials work at {url}. If {ex.url} is the right URL, "
+            f"ask for access to {here_realm}.",
+            run,
+            ex,
+        )

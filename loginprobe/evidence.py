@@ -32,6 +32,9 @@ Ablation = Literal["no-cache", "no-cookies", "only-cookies", "only-storage", "re
 ServedFrom = Literal["network", "disk-cache", "memory-cache", "service-worker", "prefetch-cache", "unknown"]
 
 Header = tuple[str, str]
+# `Exchange.resource_type` of a request loginprobe itself made after a refusal of HTTP credentials:
+# the same credentials at the origin's root and parent paths (flows/realm.py), not a page's request.
+REALM_PROBE = "realm-probe"
 
 
 class Model(BaseModel):

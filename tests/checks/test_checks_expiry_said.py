@@ -54,7 +54,7 @@ def test_relying_party_session_outlived_its_token_rfc6750() -> None:
     assert verdict.confidence >= DIRECT
     assert "read from the WWW-Authenticate challenge" in verdict.summary
     assert "the session outlived the access token" in verdict.summary
-    assert "kept from the earlier visit (appSession)" in verdict.summary
+    assert "(cookies appSession, kept from the earlier visit)" in verdict.summary
 
 
 def test_expiry_code_in_a_json_body_says_which_member() -> None:

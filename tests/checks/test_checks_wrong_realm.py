@@ -1,0 +1,60 @@
+"""wrong-url by realm: the URL's realm refused the credentials another path of the origin accepts,
+read from flows/realm.py's probes (issue 10 item 3)."""
+
+from __future__ import annotations
+
+from check_helpers import findings_of, verdict_of
+from evidence_factory import APP, auth, challenge, chromium_http_auth, make_exchange, make_site
+
+from loginprobe.evidence import REALM_PROBE, Exchange, RunEvidence
+
+ADMIN = challenge("Basic", realm="admin", charset="UTF-8")
+STAFF = challenge("Basic", realm="staff", charset="UTF-8")
+
+
+def probe(id: int, url: str, status: int, *, with_credentials: bool, offered: list | None = None) -> Exchange:
+    ex = make_exchange(
+        id,
+        url,
+        status=status,
+        is_navigation=False,
+        resource_type=REALM_PROBE,
+        authorization=auth("Basic") if with_credentials else None,
+        challenges=offered or [],
+    )
+    return ex
+
+
+def refused_with_probes(accepted: bool) -> RunEvidence:
+    run = chromium_http_auth(url=f"{APP}/staff/admin/", offered=[ADMIN])
+    probes = [
+        probe(1, f"{APP}/staff/", 401, with_credentials=False, offered=[STAFF]),
+        probe(
+            2,
+            f"{APP}/staff/",
+            200 if accepted else 401,
+            with_credentials=True,
+            offered=[] if accepted else [STAFF],
+        ),
+        probe(3, f"{APP}/", 200, with_credentials=False),
+    ]
+    return run.model_copy(update={"exchanges": [*run.exchanges, *probes]})
+
+
+def test_another_realm_accepting_the_credentials_is_wrong_url() -> None:
+    verdict = verdict_of(make_site(refused_with_probes(accepted=True)))
+    assert verdict.primary == "wrong-url"
+    assert 'the realm "admin"' in verdict.summary and 'realm "staff"' in verdict.summary
+    assert f"{APP}/staff/" in verdict.next_step
+    assert "invalid-credentials" not in verdict.contributing
+
+
+def test_control_refused_everywhere_stays_invalid_credentials() -> None:
+    ev = make_site(refused_with_probes(accepted=False))
+    assert findings_of("wrong_realm", ev) == []
+    assert verdict_of(ev).primary == "invalid-credentials"
+
+
+def test_control_no_probes_no_finding() -> None:
+    ev = make_site(chromium_http_auth(url=f"{APP}/staff/admin/", offered=[ADMIN]))
+    assert findings_of("wrong_realm", ev) == []
