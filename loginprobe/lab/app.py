@@ -22,7 +22,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from loginprobe.lab.returning import RULES as RETURNING_RULES
-from loginprobe.lab.returning import ReturningApps
+from loginprobe.lab.returning import ReturningApps, behind_cookie
 from loginprobe.lab.state import API_AUDIENCE, SESSION_COOKIE, SESSION_LIFETIME_S, LabState
 from loginprobe.lab.wsgi import COOKIE_CHALLENGE, challenge, esc, json_response, login_form, page, safe_next
 
@@ -588,7 +588,8 @@ class LabApp:
         )
 
     def on_sw_home(self, request: Request) -> Response:
-        return page("Offline-ready area", SW_HOME + SW_REGISTER)
+        # A browser without a session cookie is sent to sign in first, as the other app pages do.
+        return behind_cookie(request, "Offline-ready area", SW_HOME + SW_REGISTER, "/sw-app/login")
 
     def on_sw_script(self, request: Request) -> Response:
         source = resources.files("loginprobe.lab").joinpath("static/sw.js").read_text(encoding="utf-8")

@@ -106,7 +106,7 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _behind_cookie(request: Request, title: str, body: str, login: str) -> Response:
+def behind_cookie(request: Request, title: str, body: str, login: str) -> Response:
     """The page when the request carries a session cookie (valid or not), else a redirect to `login`."""
     if SESSION_COOKIE in request.cookies:
         return _no_store(page(title, body))
@@ -128,7 +128,7 @@ class ReturningApps:
     # -- a dashboard behind a cookie-session JSON API --------------------------------------------
 
     def on_dashboard(self, request: Request) -> Response:
-        return _behind_cookie(request, "Dashboard", DASHBOARD, "/login?next=/dashboard")
+        return behind_cookie(request, "Dashboard", DASHBOARD, "/login?next=/dashboard")
 
     def on_api_session(self, request: Request) -> Response:
         user = self.lab.session_user(request.cookies.get(SESSION_COOKIE))
@@ -139,7 +139,7 @@ class ReturningApps:
     # -- a portal that hands its page a token document -------------------------------------------
 
     def on_portal(self, request: Request) -> Response:
-        return _behind_cookie(request, "Portal", PORTAL, "/login?next=/portal/")
+        return behind_cookie(request, "Portal", PORTAL, "/login?next=/portal/")
 
     def on_portal_token(self, request: Request) -> Response:
         user = self.lab.session_user(request.cookies.get(SESSION_COOKIE))
@@ -158,7 +158,7 @@ class ReturningApps:
     # -- an OpenID Connect relying party ---------------------------------------------------------
 
     def on_rp_home(self, request: Request) -> Response:
-        return _behind_cookie(request, "Relying party", RP_HOME, "/oidc/start?next=/rp/")
+        return behind_cookie(request, "Relying party", RP_HOME, "/oidc/start?next=/rp/")
 
     def on_rp_profile(self, request: Request) -> Response:
         session = self.lab.session(request.cookies.get(SESSION_COOKIE))

@@ -167,7 +167,8 @@ def oidc(lab: Lab) -> dict[str, Any]:
 
 
 def service_worker(lab: Lab) -> dict[str, Any]:
-    return form("/sw-app/login", "/sw-app/data")(lab)
+    """The offline-ready area: signs in at /sw-app/login; its page /sw-app/ fetches /sw-app/data."""
+    return {**form("/sw-app/login", "/sw-app/data")(lab), "app_url": lab.app_url + "/sw-app/"}
 
 
 # -- the scenarios ---------------------------------------------------------------------------------
@@ -364,6 +365,14 @@ _ALL = [
         "The password was changed on the server; the configured one is refused.",
         form(),
         probe={"password_rotated": True},
+    ),
+    Scenario(
+        "invalid-credentials-no-challenge",
+        "invalid-credentials",
+        "A wrong password on a cookie-session site whose protected page answers 401 without any "
+        "WWW-Authenticate, as such apps commonly do (not a misconfiguration).",
+        form(),
+        probe={"password_rotated": True, "account_no_challenge": True},
     ),
     Scenario(
         "expired-token",

@@ -172,7 +172,7 @@ def test_apply_resets_to_defaults_and_rejects_unknown_switches(lab: Lab) -> None
 
 
 def test_index_and_pages_answer(lab: Lab) -> None:
-    for path in ("/", "/app", "/spa/login", "/spa/", "/sw-app/", "/sw-app/login", "/console/"):
+    for path in ("/", "/app", "/spa/login", "/spa/", "/sw-app/login", "/console/"):
         assert fetch(lab.app_url + path).status == 200, path
 
 

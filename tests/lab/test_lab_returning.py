@@ -46,7 +46,7 @@ def test_login_page_shows_the_form_to_a_signed_in_user_and_signing_in_again_repl
 def test_app_pages_redirect_a_browser_without_cookies_and_show_any_cookie_the_page(lab: Lab) -> None:
     # As Next.js middleware does: the cookie's presence decides the page, the API its validity
     logins = {"/dashboard": "/login?next=/dashboard", "/portal/": "/login?next=/portal/"}
-    logins["/rp/"] = "/oidc/start?next=/rp/"
+    logins |= {"/rp/": "/oidc/start?next=/rp/", "/sw-app/": "/sw-app/login"}
     for path, login in logins.items():
         bare = fetch(lab.app_url + path)
         assert (bare.status, bare.header("Location")) == (302, login), path
