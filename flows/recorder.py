@@ -49,6 +49,7 @@ TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNOR
 MAX_BODY = 64 * 1024
 EXCERPT = 300
 
+
 def _after_submission(request: Request) -> bool:
     """A POST, or the end of a redirect chain a POST started (Post/Redirect/Get)."""
     current: Request | None = request
@@ -112,6 +113,7 @@ class Recorder:
         # answered auth challenge's 401 unfinished).
         self.responses: dict[int, Response] = {}
         self.finished: set[int] = set()
+        self.bodies: dict[int, bytes] = {}  # document bodies read as they finished (see _request_finished)
         self.raw_before: dict[str, Any] = {}
         self.initial_storage: dict[str, dict[str, str]] = {}  # origin -> key -> fingerprint
         self.initial_raw: dict[str, dict[str, str]] = {}  # in memory only, for JWT decoding
@@ -163,6 +165,19 @@ class Recorder:
 
     def _request_finished(self, request: Request) -> None:
         self.finished.add(id(request))
+        # Chromium drops a document's body once its page navigates on: read the login's own answers
+        # (an error page, the page a submission led to) while they can still be read.
+        response = self.responses.get(id(request))
+        if response is None or not request.is_navigation_request() or request.service_worker is not None:
+            return
+        length = response.headers.get("content-length", "")
+        if (response.status >= 400 or _after_submission(request)) and not (
+            length.isdigit() and int(length) > MAX_BODY
+        ):
+            try:
+                self.bodies[id(request)] = response.body()
+            except PlaywrightError:
+                pass  # read again (or given up) when the exchange is built
 
     def _request_failed(self, request: Request) -> None:
         self.failures[id(request)] = request.failure or "failed"
@@ -244,9 +259,7 @@ class Recorder:
                 shown = []
                 for pair in pairs:
                     cookie_name, _, cookie_value = pair.partition("=")
-                    shown.append(
-                        f"{cookie_name}={self.redactor.cookie(cookie_name.strip(), cookie_value)}"
-                    )
+                    shown.append(f"{cookie_name}={self.redactor.cookie(cookie_name.strip(), cookie_value)}")
                 out.append((name, "; ".join(shown)))
             else:
                 out.append((name, self.redactor.text(value)))
@@ -428,7 +441,7 @@ class Recorder:
         if length.strip().isdigit() and int(length) > MAX_BODY:
             return None  # never pull a huge body across the driver just to drop it
         try:
-            body = response.body()
+            body = self.bodies.get(id(request)) or response.body()
         except PlaywrightError:
             return None
         if len(body) > MAX_BODY:
