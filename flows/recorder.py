@@ -320,12 +320,12 @@ class Recorder:
                     pass  # keep the provisional headers of the response event
             if finished and wire_known:
                 try:
-                    sizes = dict(request.sizes())
+                    sizes = {key: int(value) for key, value in request.sizes().items()}
                 except PlaywrightError:
                     sizes = None
         elif cdp_hop is not None and cdp_hop.status is not None:
             status = cdp_hop.status
-        timing = dict(request.timing)
+        timing = {key: float(value) for key, value in request.timing.items()}
         served_from, signal = engines.served_from_playwright(
             self.engine, bool(response and response.from_service_worker), timing, sizes
         )

@@ -91,7 +91,7 @@ def read_jar(
             value = str(item.get("value", ""))
             local[item["name"]] = redactor.add(value, searchable=len(value) >= 8) or ""
         areas.append(StorageArea(origin=origin["origin"], local=local))
-    return StateSnapshot(taken=taken, cookies=cookies, storage=areas), state
+    return StateSnapshot(taken=taken, cookies=cookies, storage=areas), dict(state)
 
 
 def read_pages(

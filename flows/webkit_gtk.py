@@ -70,7 +70,8 @@ from loginprobe.parsing import (
 from loginprobe.secrets import Redactor
 
 if TYPE_CHECKING:
-    from loginprobe.flows.runner import Runner, RunResult, RunSpec
+    from loginprobe.flows.lanes import RunSpec
+    from loginprobe.flows.runner import Runner, RunResult
 
 HOW = "WebKitGTK over WebDriver classic (system WebKitWebDriver, loginprobe's WebKitGTK shell)"
 SHELL = Path(__file__).with_name("webkit_shell.py")
@@ -88,6 +89,11 @@ SETTLE_MAX_S = 5.0
 SETTLE_QUIET_S = 0.6
 POLL_S = 0.1
 START_TIMEOUT_S = 20.0
+# WebKit's disk cache (and localStorage) write their records about 0.8 s after a load (measured on
+# 2.50.6); a browser closed sooner forgets them, so a profile that is kept waits this long after the
+# last response, and until the cache folder stops changing, at most CACHE_FLUSH_MAX_S.
+CACHE_WRITE_DELAY_S = 1.5
+CACHE_FLUSH_MAX_S = 4.0
 
 USERNAME_CSS = (
     "input[autocomplete='username']",
@@ -163,7 +169,8 @@ def find_recipe() -> LaunchRecipe | str:
         return "Playwright's WebKit build is not installed, and WebKitGTK needs a display: install xvfb"
     interpreter, version = python
     options = {"webdriver": driver, "python": interpreter, "xvfb": xvfb}
-    return LaunchRecipe("webkit", HOW, driver, version, options)
+    # The executable shown is the shell (it prints the WebKitGTK version when asked); the driver starts it.
+    return LaunchRecipe("webkit", HOW, str(SHELL), version, options)
 
 
 def is_webdriver_recipe(recipe: LaunchRecipe | None) -> bool:
@@ -543,6 +550,8 @@ class WebKitRun:
         password = self._wait_visible(PASSWORD_CSS, site.form.password_selector, 1.5)
         username = self._visible(USERNAME_CSS, site.form.username_selector)
         if password is None and username is None:
+            if not _same_resource(self.session.current_url, site.url):
+                return False  # sent away from the login page without a form ("already signed in")
             password = self._wait_visible(PASSWORD_CSS, site.form.password_selector, min(self.timeout_s, 8.0))
             username = self._visible(USERNAME_CSS, site.form.username_selector)
             if password is None and username is None:
@@ -908,6 +917,31 @@ def read_cookie_db(data_dir: Path) -> list[dict[str, Any]]:
     ]
 
 
+def _files(folder: Path) -> set[tuple[str, int]]:
+    found = set()
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file():
+                found.add((str(path), path.stat().st_size))
+        except OSError:
+            continue  # written or removed while we looked: the next look sees it settled
+    return found
+
+
+def _await_writes(data_dir: Path, log: ResourceLog) -> None:
+    """Let WebKit write the cache and storage of a profile that is kept (see CACHE_WRITE_DELAY_S)."""
+    finished = [e["t"] for e in log.refresh() if e["event"] in ("finished", "failed")]
+    last = max(finished, default=time.time())
+    deadline = time.monotonic() + CACHE_FLUSH_MAX_S
+    previous: set[tuple[str, int]] | None = None
+    while time.monotonic() < deadline:
+        current = _files(data_dir)
+        if time.time() - last >= CACHE_WRITE_DELAY_S and current == previous:
+            return
+        previous = current
+        time.sleep(POLL_S * 3)
+
+
 def _merge_cookies(*jars: list[dict[str, Any]]) -> list[dict[str, Any]]:
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
     for jar in jars:
@@ -1042,6 +1076,10 @@ def _run_one(runner: Runner, driver: Driver, recipe: LaunchRecipe, spec: RunSpec
     settings, site, redactor = runner.settings, spec.site, runner.redactor
     run_dir = Path(tempfile.mkdtemp(prefix=f"{spec.run_id}-", dir=runner.workdir))
     data_dir, notes, returning = _profile_for(runner, spec, run_dir)
+    first_visit = spec.mode == "persisted" and not returning and spec.ablation is None
+    keep = first_visit or (
+        spec.mode == "persisted" and settings.update_profile and spec.ablation is None and not spec.via_proxy
+    )
     log_path = run_dir / "resources.jsonl"
     config_path = run_dir / "shell.json"
     # The config holds the HTTP credentials: private to this user, deleted when the browser is up.
@@ -1080,6 +1118,8 @@ def _run_one(runner: Runner, driver: Driver, recipe: LaunchRecipe, spec: RunSpec
                 page_state = session.execute_async(PAGE_STATE_JS) or {}
         except WebDriverError as exc:
             notes.append(f"state of the last page unreadable: {exc}")
+        if keep:
+            _await_writes(data_dir, log)
     finally:
         session.close()
     events = log.refresh()

@@ -98,7 +98,7 @@ def plan_ablations(settings: Settings, results: list[RunResult]) -> list[RunSpec
         for r in results
         if r.evidence is not None and not r.spec.via_proxy
     }
-    specs = []
+    specs: list[RunSpec] = []
     for result in results:
         spec, evidence = result.spec, result.evidence
         if evidence is None or spec.via_proxy or spec.mode == "fresh" or evidence.outcome.success:
