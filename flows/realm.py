@@ -18,7 +18,7 @@ import urllib.request
 from base64 import b64encode
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from http.client import HTTPMessage
+from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -85,7 +85,7 @@ class _SentAuthorization(urllib.request.BaseHandler):
 
 def _get(
     url: str, username: str | None, password: str | None, timeout: float
-) -> tuple[int | None, HTTPMessage | None, str | None, str | None]:
+) -> tuple[int | None, Message | None, str | None, str | None]:
     """(status, headers, failure, Authorization sent) of one GET, with credentials when given."""
     handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), _NoRedirect()]
     seen = _SentAuthorization()
@@ -113,7 +113,7 @@ def _exchange(
     index: int,
     url: str,
     status: int | None,
-    headers: HTTPMessage | None,
+    headers: Message | None,
     failure: str | None,
     authorization: AuthorizationSent | None,
     redactor: Redactor,
