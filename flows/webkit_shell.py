@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """loginprobe's WebKitGTK browser shell: the program WebKitWebDriver starts instead of MiniBrowser.
 
 It runs under the system Python with PyGObject (Debian: python3-gi, gir1.2-webkit2-4.1), never inside
@@ -192,6 +193,15 @@ class Shell:
 
 
 def main() -> int:
+    if "--version" in sys.argv[1:]:
+        # Asked without a display (`loginprobe browsers` and its tests): the library's own version.
+        major, minor, micro = (
+            WebKit2.get_major_version(),
+            WebKit2.get_minor_version(),
+            WebKit2.get_micro_version(),
+        )
+        print(f"WebKitGTK {major}.{minor}.{micro} (loginprobe's WebKitGTK shell)")
+        return 0
     config: dict[str, Any] = {}
     rest = []
     for arg in sys.argv:
