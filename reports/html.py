@@ -184,6 +184,8 @@ def _verdict(verdict: Verdict) -> str:
     ]
     if verdict.next_step:
         parts.append(f'<div class="next"><b>Next step:</b> {esc(verdict.next_step)}</div>')
+    if verdict.signing_in_again:
+        parts.append(f'<div class="relogin">{esc(verdict.signing_in_again)}</div>')
     if contributing:
         parts.append(f'<div class="contributing">Contributing: {esc(contributing)}</div>')
     if engines:
@@ -354,6 +356,15 @@ def _artifacts(run: RunEvidence, folder: Path) -> str:
     return "<h4>Artifacts</h4>" + "".join(parts) if parts else ""
 
 
+def visit_text(run: RunEvidence) -> str:
+    """How the run met the site: a returning visit that signed in again (and why), or did not."""
+    if not run.returning_visit:
+        return ""
+    if not run.login_ran:
+        return "returning visit: the site did not ask to sign in"
+    return f"returning visit, signed in because {run.login_trigger}" if run.login_trigger else ""
+
+
 def _run(run: RunEvidence, folder: Path) -> str:
     state = "pass" if run.outcome.success else "fail"
     opened = " open" if state == "fail" else ""
@@ -367,6 +378,7 @@ def _run(run: RunEvidence, folder: Path) -> str:
         f"protected URL {run.expectations.protected_url}",
         f"{_time(run.started_at)} → {_time(run.finished_at)}",
         f"cache signal: {run.cache_signal}" if run.cache_signal else "",
+        visit_text(run),
     ]
     extras = []
     for title, items in (

@@ -64,6 +64,8 @@ def markdown_summary(report: Report, *, heading: str = "#") -> str:
             lines.append(f"  - cause: {md(cause_text(verdict.primary))}")
         if verdict.next_step:
             lines.append(f"  - next step: {md(verdict.next_step)}")
+        if verdict.signing_in_again:
+            lines.append(f"  - {md(verdict.signing_in_again)}")
         if verdict.contributing:
             lines.append(f"  - contributing: {', '.join(f'`{c}`' for c in verdict.contributing)}")
         if verdict.engines_failing:

@@ -125,19 +125,68 @@ def test_annotations_escape_newlines_and_percent() -> None:
     assert line == "::error title=loginprobe shop%3A unknown::50%25%0Aline two"
 
 
-def test_terminal_summary_shows_matrix_reasons_and_verdicts(report: Report) -> None:
-    console = Console(record=True, width=160, color_system=None)
+@pytest.mark.parametrize("width", [80, 160])
+def test_terminal_summary_fits_and_says_each_verdict_once(report: Report, width: int) -> None:
+    console = Console(record=True, width=width, color_system=None)
     print_summary(report, console)
     text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert all(line == line.rstrip() for line in lines)
+    assert lines[0] == "loginprobe: 2 of 2 sites failing"
     assert "fail 401" in text and "pass 200" in text
-    assert "webkit unavailable: WebKit exists only as Playwright's build" in text
-    assert "shop: stale-cookie (85%)" in text
+    # WebKit ran nowhere: no column, one footnote
+    assert "webkit" not in " ".join(lines[1:3])
+    assert sum(line.startswith("not run: webkit: WebKit exists only") for line in lines) == 1
+    # Cause ids whole; each verdict once (its sentence too: the cause's generic text is not repeated)
+    assert "…" not in text
+    assert sum(line.startswith("shop: stale-cookie (85%)") for line in lines) == 1
+    assert text.count("from an earlier") == 1
     assert "next step: Refresh the token before calling the API." in text
-    table = summary_table(report)
-    assert table.row_count == 2
+    assert summary_table(report, console).row_count == 2
+
+
+def test_terminal_turns_to_one_row_per_engine_when_engines_do_not_fit(report: Report) -> None:
+    console = Console(record=True, width=44, color_system=None)  # the wide table needs 50
+    print_summary(report, console)
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 44
+    assert ["shop", "chromium", "pass", "200", "fail", "401"] in [line.split() for line in lines]
+    assert ["firefox", "pass", "200", "pass", "200"] in [line.split() for line in lines]
+    assert sum(line.startswith("shop: stale-cookie (85%)") for line in lines) == 1
+
+
+def test_quiet_summary_is_one_line_per_failing_site(report: Report) -> None:
+    console = Console(record=True, width=80, color_system=None)
+    print_summary(report, console, quiet=True)
+    lines = console.export_text().splitlines()
+    assert [line.split(":")[:2] for line in lines] == [["shop", " stale-cookie"], ["api", " expired-token"]]
+    assert lines[0].startswith("shop: stale-cookie: The persisted Chromium profile sent")
 
 
 def test_engines_table_lists_install_hint(report: Report) -> None:
     console = Console(record=True, width=160, color_system=None)
     console.print(engines_table(report.engines))
     assert "install: playwright install webkit" in console.export_text()
+
+
+def test_returning_visits_and_signing_in_again_are_shown(report: Report, tmp_path: Path) -> None:
+    # Given a failing returning visit that never signed in, and a verdict that says whether a new
+    # login fixes it.
+    run = next(r for r in report.runs if not r.outcome.success)
+    returning = run.model_copy(update={"returning_visit": True, "login_ran": False})
+    verdict = report.verdicts[0].model_copy(
+        update={"signing_in_again": "Does signing in again fix it? yes in chromium (relogin)."}
+    )
+    changed = report.model_copy(
+        update={
+            "runs": [returning if r is run else r for r in report.runs],
+            "verdicts": [verdict, *report.verdicts[1:]],
+        }
+    )
+    render_all(changed, tmp_path)
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Does signing in again fix it? yes in chromium" in markdown
+    assert "Does signing in again fix it? yes in chromium" in html
+    assert "returning visit: the site did not ask to sign in" in html
