@@ -111,6 +111,9 @@ def plan_ablations(settings: Settings, results: list[RunResult]) -> list[RunSpec
             if not evidence.login_ran:  # a visit that signed in already answers "does a new login heal it?"
                 ablations = (*ablations, "relogin")
             specs.extend(RunSpec(spec.site, spec.engine, "persisted", ablation) for ablation in ablations)
+        elif spec.mode == "state" and evidence.returning_visit and not evidence.login_ran:
+            # A reporter's storage state: the same state, signing in again (their workaround?).
+            specs.append(RunSpec(spec.site, spec.engine, "state", "relogin"))
     return specs
 
 
