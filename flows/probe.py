@@ -137,8 +137,6 @@ class Probe:
         opened = self.returning_url
         if self.returning and opened is None:
             self.login_trigger = "no app page to open: the flow sends the credential itself"
-        elif self.returning and self._holds_nothing() and site.flow in APP_PAGE_FLOWS:
-            self.login_trigger = "the returning browser holds no cookie or storage: nothing can sign it in"
         elif self.returning and opened is not None:
             open_quietly(page, opened)
             if not self._settle(page) and site.flow not in CREDENTIAL_FLOWS:
@@ -148,6 +146,8 @@ class Probe:
             page = self._live_page(page)
             by_script = self._requested_by_page(by_script=site.flow in CREDENTIAL_FLOWS)
             self.login_trigger = login_requested(page, site, opened, by_script)
+            if self.login_trigger is None and site.flow in APP_PAGE_FLOWS and self._holds_nothing():
+                self.login_trigger = "the returning browser holds no cookie or storage: nothing signs it in"
             self.login_ran = self.login_trigger is not None
             if not self.login_ran or site.flow in CHALLENGE_FLOWS:
                 return None  # (an HTTP challenge was answered by the browser during the visit itself)
@@ -178,7 +178,12 @@ class Probe:
         signed out), so any site would ask it to sign in."""
         assert self.recorder is not None
         before = self.recorder.before
-        return before is not None and not before.cookies and not any(area.local for area in before.storage)
+        # localStorage of an origin shows once a page of it starts (storage_state() of a persistent
+        # context lacks origins not yet visited), so this is asked after the visit.
+        stored = any(self.recorder.initial_storage.values()) or (
+            before is not None and any(area.local for area in before.storage)
+        )
+        return before is not None and not before.cookies and not stored
 
     def _requested_by_page(self, by_script: bool = False, since: int = 0) -> bool:
         assert self.recorder is not None
