@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
-from loginprobe.secrets import Redactor, ordinary
+from loginprobe.secrets import Redactor, documents, markup, ordinary
 from loginprobe.secrets import structure as by_structure
 
 # Files rewritten; zip members are judged by name and content (trace resources are named by hash).
@@ -95,7 +95,7 @@ def _har(text: str, redactor: Redactor) -> str | None:
         return None
     original = json.dumps(har)
     har["log"]["entries"] = [
-        by_structure.har_entry(e, redactor) if isinstance(e, dict) else e for e in entries
+        documents.har_entry(e, redactor) if isinstance(e, dict) else e for e in entries
     ]
     cleaned = by_structure.json_value(har, redactor)
     if json.dumps(cleaned) == original:
@@ -114,7 +114,7 @@ def _events(text: str, redactor: Redactor) -> str:
         if not isinstance(event, dict):
             out.append(line if event is None else by_structure.json_text(line, redactor) or line)
             continue
-        cleaned = by_structure.trace_event(event, redactor)
+        cleaned = documents.trace_event(event, redactor)
         compact = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
         out.append(line if cleaned == event else compact)
     return "\n".join(out)
@@ -147,9 +147,9 @@ def _text_document(name: str, kind: str, text: str, redactor: Redactor) -> str:
             cleaned = by_structure.json_text(text, redactor)
         return cleaned if cleaned is not None else redactor.text(text)
     if kind == "html":
-        return by_structure.markup(text, redactor)
+        return markup.markup(text, redactor)
     if kind in ("js", "css"):
-        return by_structure.code(text, redactor, js=kind == "js")
+        return markup.code(text, redactor, js=kind == "js")
     return redactor.text(text)
 
 
@@ -161,7 +161,7 @@ def _redact_blob(name: str, blob: bytes, redactor: Redactor) -> bytes:
     if kind == "binary":
         return blob  # screenshots and fonts: pixels and glyphs, not text
     if kind == "xml":
-        cleaned = by_structure.xml_document(blob, redactor)
+        cleaned = markup.xml_document(blob, redactor)
         if cleaned is not None:
             return cleaned
         kind = "html"  # not well-formed: html.parser is tolerant of that
@@ -178,7 +178,7 @@ def _redact_body(blob: bytes, mime: str, redactor: Redactor) -> bytes:
         text = blob.decode("utf-8")
     except UnicodeDecodeError:
         return redactor.data(blob)
-    cleaned = by_structure.body(text, mime, redactor)
+    cleaned = documents.body(text, mime, redactor)
     return blob if cleaned == text else cleaned.encode("utf-8")
 
 

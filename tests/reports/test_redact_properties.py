@@ -28,7 +28,7 @@ from reports_site import API_KEY, BEARER, PASSWORD, SESSION
 
 from loginprobe.reports import render_all
 from loginprobe.reports.redact import redact_artifacts, scan_for_secrets
-from loginprobe.secrets import FINGERPRINT_RE, Redactor, ordinary
+from loginprobe.secrets import FINGERPRINT_RE, Redactor, markup, ordinary
 from loginprobe.secrets import structure as by_structure
 
 WORDS = ["true", "false", "null", "test", "password", "alice", "1", "42", "0", "2025", "<a>", "<ab>", "a&b"]
@@ -288,7 +288,7 @@ def test_xml_and_html_keep_their_elements(secret: str, words: list[str]) -> None
         ET.SubElement(case, "failure", message=secret).text = f"{word}\n{secret}\n<{secret}>"
     blob = ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
-    cleaned = by_structure.xml_document(blob, redactor)
+    cleaned = markup.xml_document(blob, redactor)
 
     assert cleaned is not None
     tree = ET.fromstring(cleaned)
@@ -302,5 +302,5 @@ def test_xml_and_html_keep_their_elements(secret: str, words: list[str]) -> None
     page = "".join(f"<p title='{w}'>{w} {secret}</p>" for w in words)
     literal = json.dumps(secret).replace("</", "<\\/")  # as a page would write it
     script = f"<script>var s = {literal}; function f(a) {{ return a / 2; }}</script>"
-    redacted = by_structure.markup(f"<!doctype html><html><body>{page}</body>{script}</html>", redactor)
+    redacted = markup.markup(f"<!doctype html><html><body>{page}</body>{script}</html>", redactor)
     assert html_problems("page", redacted) == []
