@@ -14,6 +14,7 @@ import pytest
 from loginprobe.flows import watchdog
 from tests.faults.report_access import only_report
 from tests.faults.servers import FaultSite, cli_env, run_cli
+from tests.faults.third_party import httpbin, nginx_auth_basic
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("chromium")]
 
@@ -119,3 +120,37 @@ def test_a_flow_that_never_returns_is_killed_and_the_next_run_goes_on(
         )
     ]
     assert report["missing"] == []
+
+
+# -- real third-party servers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("server_kind", ["httpbin", "nginx"])
+@pytest.mark.parametrize("token", [True, False], ids=["bearer-sent", "no-token"])
+def test_third_party_basic_challenge_to_a_bearer_fetch_is_diagnosed(
+    server_kind: str, token: bool, tmp_path: Path, output: Path
+) -> None:
+    # Given a real server whose API asks for Basic: httpbin's /basic-auth/user/passwd under gunicorn,
+    # or nginx auth_basic; the flow sends a bearer token (or none), which cannot answer a Basic challenge
+    serve, path = (
+        (httpbin, "/basic-auth/user/passwd")
+        if server_kind == "httpbin"
+        else (nginx_auth_basic, "/api/items.json")
+    )
+    extra = ["--token-env", "FAULT_TOKEN"] if token else []
+    env = cli_env(FAULT_TOKEN="eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
+    with serve(tmp_path) as origin:
+        result = run_cli(
+            *bearer_check(f"{origin}{path}", output, *extra),
+            cwd=tmp_path,
+            env=env,
+            timeout=within_ceiling([1]),
+        )
+
+    # Then the check ends, the 401 with its Basic challenge is evidence, and the cause is named
+    assert result.code == 1, result.stdout + result.stderr
+    _, report = only_report(output)
+    exchange = protected(report, "site-chromium-fresh")
+    assert exchange["status"] == 401
+    assert [c["scheme"] for c in exchange["challenges"]] == ["Basic"]  # type: ignore[index]
+    assert report["verdicts"][0]["primary"] == ("wrong-auth-scheme" if token else "missing-credentials")
