@@ -114,7 +114,6 @@ class _Watch:
     deadline: float
     fired: bool = False
     done: bool = False
-    reason: str = ""
 
 
 @dataclass(slots=True)
