@@ -29,6 +29,7 @@ from loginprobe.evidence import (
     same_resource,
 )
 from loginprobe.parsing import html_text
+from loginprobe.secrets import FINGERPRINT_RE
 from loginprobe.verdict import CauseId, Finding
 
 # RFC 9110 leaves clock agreement to the parties; 60 s is the usual leeway of JWT libraries
@@ -168,7 +169,7 @@ def on_auth_path(run: RunEvidence, ex: Exchange) -> bool:
 
 
 # A redacted value in an artifact (loginprobe.secrets.fingerprint): the same secret, the same mark.
-SECRET_MARK = re.compile(r"‹secret:[0-9a-f]{8}›")
+SECRET_MARK = FINGERPRINT_RE  # the fingerprint shape, defined once in loginprobe.secrets
 
 
 def secrets_sent(ex: Exchange) -> set[str]:

@@ -67,7 +67,7 @@ from loginprobe.parsing import (
     parse_cookie_header,
     parse_http_date,
 )
-from loginprobe.secrets import Redactor
+from loginprobe.secrets import CREDENTIAL_HEADERS, Redactor
 
 if TYPE_CHECKING:
     from loginprobe.flows.lanes import RunSpec
@@ -663,7 +663,7 @@ class EvidenceBuilder:
     def request_headers(self, headers: list[Header]) -> list[Header]:
         out: list[Header] = []
         for name, value in headers:
-            if name.lower() in ("authorization", "proxy-authorization"):
+            if name.lower() in CREDENTIAL_HEADERS:
                 described = describe_authorization(value, self.redactor)
                 out.append((name, f"{described.scheme} {described.fingerprint}".strip()))
             else:
@@ -855,7 +855,7 @@ class EvidenceBuilder:
         same_site = raw.get("sameSite")
         return CookieRecord(
             name=str(raw["name"]),
-            value_fingerprint=self.redactor.add(value, searchable=len(value) >= 4),
+            value_fingerprint=self.redactor.cookie(str(raw["name"]), value),
             domain=str(raw.get("domain", "")),
             path=str(raw.get("path", "/")),
             expires=float(expires) if expires not in (None, -1) else None,

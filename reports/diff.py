@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from loginprobe.evidence import CookieRecord, Header, RunEvidence
+from loginprobe.secrets import CREDENTIAL_HEADERS
 
 ChangeKind = Literal["added", "removed", "changed"]
 # Credentials differ on every login; their scheme (and cookie names) are what a comparison needs.
 VALUE_FREE_HEADERS = {"cookie"}
-SCHEME_ONLY_HEADERS = {"authorization", "proxy-authorization"}
+SCHEME_ONLY_HEADERS = CREDENTIAL_HEADERS  # shown by scheme only: the rest is the credential
 
 
 @dataclass(frozen=True, slots=True)
