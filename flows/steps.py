@@ -74,9 +74,16 @@ def _visible(locator: Locator) -> bool:
         return False
 
 
+LOOK_MS = 1_000  # reading a button's words; it is on the page, unless the page just navigated away
+
+
 def _label(button: Locator) -> str:
     """A button's words: its text, or the value of an <input type=submit>."""
-    text = (button.text_content() or "").strip() or (button.get_attribute("value") or "").strip()
+    try:
+        text = (button.text_content(timeout=LOOK_MS) or "").strip()
+        text = text or (button.get_attribute("value", timeout=LOOK_MS) or "").strip()
+    except PlaywrightError:  # gone with a navigation
+        text = ""
     return " ".join(text.split())[:60] or "(unnamed button)"
 
 
@@ -178,7 +185,10 @@ def take_step(
     if key in log.acted:
         return False  # pressed once on this page already; pressing again would loop
     log.acted.add(key)
-    button.click(timeout=max(deadline.remaining_ms(), 1))
+    try:
+        button.click(timeout=max(deadline.remaining_ms(), 1))
+    except PlaywrightError:  # the page moved on by itself (a redirect) before the click: look again
+        return True
     log.done.append(f"pressing {name!r} on {url}")
     return True
 
