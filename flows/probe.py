@@ -29,6 +29,7 @@ from loginprobe.evidence import (
 )
 from loginprobe.flows import engines, realm
 from loginprobe.flows.base import FlowFailed, flow_for, run_timeout
+from loginprobe.flows.challenges import cancel_unanswerable_challenges
 from loginprobe.flows.recorder import Recorder
 from loginprobe.flows.visit import CHALLENGE_FLOWS, CREDENTIAL_FLOWS, login_requested, open_quietly
 from loginprobe.secrets import Redactor
@@ -116,6 +117,11 @@ class Probe:
         assert self.recorder is not None, "start() first"
         page = self.context.pages[0] if self.context.pages else self.context.new_page()
         self.recorder.attach(page)
+        answered = "http_credentials" in flow_for(self.site).context_options(self.site)
+        if self.engine == "chromium" and not answered:
+            # Nobody answers a Basic/Digest challenge here: Chromium would hold the protected request
+            # (a page script's fetch, a returning visit) forever; the page gets the 401 instead.
+            cancel_unanswerable_challenges(page, [self.site.target])
         with run_timeout(self.timeout_s):
             flow_error = self._return_or_login(page)
         page = self._live_page(page)

@@ -10,7 +10,6 @@ from playwright.sync_api import Page
 from loginprobe.config.settings import Site
 from loginprobe.evidence import origin_of
 from loginprobe.flows.base import FlowFailed, register, run_timeout_ms
-from loginprobe.flows.challenges import cancel_unanswerable_challenges
 
 # `page.evaluate` has no timeout of its own, so the page bounds its own fetch (headers and body) by
 # the run's timeout: whatever the server or the browser does, the promise settles.
@@ -56,9 +55,8 @@ def call_protected(page: Page, site: Site, secret: str | None, default_name: str
             url = _with_query(url, name, secret)
         else:
             headers[name] = f"{scheme} {secret}" if scheme else secret
-    # No http_credentials in these contexts: a Basic/Digest challenge to this fetch has nobody to
-    # answer it, and Chromium would hold the request forever (see flows/challenges.py).
-    cancel_unanswerable_challenges(page, [site.target])
+    # No http_credentials in these contexts: the probe has Chromium answer a Basic/Digest challenge to
+    # this fetch with CancelAuth (flows/challenges.py), else the request would be held forever.
     result = page.evaluate(_FETCH, {"url": url, "headers": headers, "timeoutMs": run_timeout_ms()})
     if result.get("status") is None:
         raise FlowFailed(f"fetch({site.target}) failed in the page: {result.get('error')}")
