@@ -6,6 +6,8 @@ script fetched /api/token/ through Varnish, which kept it under the session cook
 when the tokens are revoked (DRF's `drf_create_token -r`), the returning visit gets the cached,
 revoked token from Varnish and the API answers 401 `Invalid token.`: `stale-cache`.
 The control runs the same Varnish with a VCL that passes every request: `none`.
+The same app without Varnish, its token document marked `private, max-age=3600`, has the browser's
+own HTTP cache replay the revoked token: `stale-cache` too.
 """
 
 from __future__ import annotations
@@ -72,3 +74,30 @@ def test_token_cached_by_cookie_is_stale_cache(cached_token: Visits, engine: str
 @pytest.mark.parametrize("engine", ENGINES)
 def test_token_passed_through_is_none(passed_token: Visits, engine: str) -> None:
     passed_token.assert_returning(engine, "none")
+
+
+def _revoked_from_browser_cache(folder: Path, django_db: Path) -> Visits:
+    """No Varnish: the origin itself lets the browser keep the token document (`private, max-age`)."""
+    with django_server(folder, django_db, secrets.token_urlsafe(40), DJANGO_TOKEN_CACHE="private") as app:
+        return visit_twice(
+            app, token_site(app.origin, "django-token-private"), folder, ENGINES,
+            lambda: manage(folder / "db.sqlite3", "drf_create_token", "-r", "alice"),
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser_cached_token(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Visits:
+    return _revoked_from_browser_cache(tmp_path_factory.mktemp("django-private"), django_db)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_first_visit_signs_in_browser_cache(browser_cached_token: Visits, engine: str) -> None:
+    browser_cached_token.assert_first_visit_signed_in(engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_token_kept_by_browser_cache_is_stale_cache(browser_cached_token: Visits, engine: str) -> None:
+    # Given the same app, whose token document is `private, max-age=3600` (its control is the
+    # pass-through case above: the same document marked no-store, the same flow),
+    # when the tokens are revoked, the returning browser replays the document from its own cache.
+    browser_cached_token.assert_returning(engine, "stale-cache")
