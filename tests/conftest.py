@@ -86,10 +86,12 @@ def chromium_options() -> dict[str, object]:
 
 @pytest.fixture(scope="session")
 def every_scenario(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    engine_status: dict[Engine, EngineStatus],
 ) -> Iterator[object]:
     """The one check of every lab scenario the engine, accuracy and secret-scan tests share."""
-    from tests.scenario_check import check_every_scenario
+    from tests.scenario_check import check_every_scenario, matrix_engines
 
     # The autouse clean_environment fixture is function-scoped; do its job for this session-wide run.
     with pytest.MonkeyPatch.context() as mp:
@@ -98,5 +100,6 @@ def every_scenario(
                 mp.delenv(name)
         mp.chdir(tmp_path_factory.mktemp("every-scenario-cwd"))
         full = bool(request.config.getoption("--full-matrix"))
-        with check_every_scenario(tmp_path_factory.mktemp("every-scenario"), full) as checked:
+        engines = matrix_engines(engine_status)
+        with check_every_scenario(tmp_path_factory.mktemp("every-scenario"), full, engines) as checked:
             yield checked

@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from loginprobe.accuracy import ALL_SCENARIOS, Row, rows_for, scenario_sites
 from loginprobe.config.settings import Settings
 from loginprobe.demo import LabSite, check_scenarios
-from loginprobe.evidence import ENGINES, Engine, RunEvidence
+from loginprobe.evidence import ENGINES, Engine, EngineStatus, RunEvidence
 from loginprobe.pipeline import Outcome
 
 
@@ -36,6 +38,7 @@ class ScenarioCheck:
     profile_digest_before: dict[str, str]
     secrets: list[str]
     rows: dict[str, Row] = field(default_factory=dict)
+    engines: list[Engine] = field(default_factory=lambda: list(ENGINES))
 
     @property
     def main(self) -> Outcome:
@@ -47,6 +50,8 @@ class ScenarioCheck:
         return [outcome for _, outcome in self.results]
 
     def run(self, site: str, engine: Engine, mode: str = "fresh") -> RunEvidence:
+        if engine not in self.engines:
+            pytest.skip(f"{engine} is not in the every-scenario check: {WEBDRIVER_WEBKIT}")
         for outcome in self.outcomes:
             for run in outcome.report.runs:
                 if run.site == site and run.engine == engine and run.mode == mode and run.ablation is None:
@@ -64,8 +69,20 @@ def needs_both_modes(name: str) -> bool:
     return scenario.cause == "none" or scenario.seed is not None
 
 
+# WebKitGTK over WebDriver shows reduced evidence (no Cookie or Set-Cookie headers), which the checks do
+# not all read yet; it is tested on its own. Playwright's WebKit, where installed, joins the check.
+WEBDRIVER_WEBKIT = "WebKitGTK over WebDriver is tested in tests/flows/test_webkit_gtk.py"
+
+
+def matrix_engines(status: dict[Engine, EngineStatus]) -> list[Engine]:
+    """Engines the every-scenario check runs (an unavailable one too: the report must say why)."""
+    return [e for e in ENGINES if not (status[e].available and "WebDriver" in (status[e].launch or ""))]
+
+
 @contextmanager
-def check_every_scenario(base: Path, full_matrix: bool = False) -> Iterator[ScenarioCheck]:
+def check_every_scenario(
+    base: Path, full_matrix: bool = False, engines: list[Engine] | None = None
+) -> Iterator[ScenarioCheck]:
     """Check every scenario in every engine. The other scenarios fail the same way in any context
     (credentials, scheme, key, permissions, cookie attributes, URL, proxy, server): unless
     `full_matrix`, the suite checks them fresh only, which halves its Firefox starts (each one about
@@ -82,7 +99,7 @@ def check_every_scenario(base: Path, full_matrix: bool = False) -> Iterator[Scen
     fresh_only = [n for n in names if n not in both]
     common = {
         "after_seeding": take_digests,
-        "browsers": list(ENGINES),  # WebKit too: where it is missing, the report must say why
+        "browsers": engines or list(ENGINES),
         "output": base / "reports",
         "profiles_dir": profiles,
     }
@@ -92,6 +109,6 @@ def check_every_scenario(base: Path, full_matrix: bool = False) -> Iterator[Scen
             picked = [s for s in sites if s.scenario.name in fresh_only]
             results += check_scenarios(picked, modes=["fresh"], **common)
         secrets = [secret for item in sites for secret in item.lab.secrets()]
-        checked = ScenarioCheck(results, profiles, before, secrets)
+        checked = ScenarioCheck(results, profiles, before, secrets, engines=engines or list(ENGINES))
         checked.rows = {row.scenario: row for row in rows_for(results)}
         yield checked

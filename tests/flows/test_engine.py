@@ -59,6 +59,8 @@ def test_unavailable_engines_are_reported_with_their_reason(
 ) -> None:
     report = checked.main.report
     for engine, status in engine_status.items():
+        if engine not in checked.engines:
+            continue  # not asked for in this check (WebKitGTK over WebDriver has tests of its own)
         row = next(e for e in report.engines if e.engine == engine)
         assert row.available == status.available
         if not status.available:
