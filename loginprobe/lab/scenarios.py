@@ -375,14 +375,6 @@ _ALL = [
         probe={"password_rotated": True, "account_no_challenge": True},
     ),
     Scenario(
-        "invalid-credentials-no-challenge",
-        "invalid-credentials",
-        "A wrong password on a cookie-session site whose protected page answers 401 without any "
-        "WWW-Authenticate, as such apps commonly do (not a misconfiguration).",
-        form(),
-        probe={"password_rotated": True, "account_no_challenge": True},
-    ),
-    Scenario(
         "expired-token",
         "expired-token",
         "The configured bearer JWT expired five minutes ago.",
