@@ -2,6 +2,9 @@
 
 Exit codes: 0 every login succeeded, 1 at least one login failed, 2 usage or config error,
 3 infrastructure error (no browser, target unreachable, output not writable).
+
+Streams: stdout carries the result (the summary, or with --json the report JSON and nothing else);
+stderr carries progress (a bar in a terminal, one line per finished run elsewhere) and messages.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ import json
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -23,6 +28,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from typer.core import TyperCommand
 
 from loginprobe import __version__
 from loginprobe.errors import ConfigError, LoginprobeError
@@ -32,34 +38,62 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
+    # Help as wide as the terminal allows (click stops at 80 otherwise).
+    context_settings={"max_content_width": 120},
     help="Drive real browsers through a site's login and explain why it ends in 401 Unauthorized.",
 )
 console = Console(stderr=False)
 errors = Console(stderr=True)
 
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML file with [[sites]] and options.")
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        metavar="PATH",
+        help="TOML file with [[sites]] and options (default: ./loginprobe.toml, else [tool.loginprobe] "
+        "in ./pyproject.toml).",
+    ),
 ]
 BrowserOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--browser", "-b", help=f"Engine to run (repeatable): {', '.join(ENGINES)}. Default: all three."
+        "--browser",
+        "-b",
+        metavar="ENGINE",
+        help=f"Engine to run (repeatable): {', '.join(ENGINES)}. Default: all three.",
     ),
 ]
 ModeOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--mode", "-m", help=f"Context mode (repeatable): {', '.join(MODES)}. Default: fresh and persisted."
+        "--mode",
+        "-m",
+        metavar="MODE",
+        help=f"Context mode (repeatable): {', '.join(MODES)}. Default: fresh and persisted.",
     ),
 ]
 OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Folder for reports (default ./reports).")
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="DIR",
+        help="Folder for run reports, one sub-folder per run (default ./loginprobe-report).",
+    ),
 ]
 WorkersOpt = Annotated[
     int | None,
     typer.Option(
-        "--workers", "-w", help="Browser lanes running at once (default: one per CPU core, 2 to 8)."
+        "--workers",
+        "-w",
+        metavar="N",
+        help="Browser lanes running at once (default: one per CPU core, 2 to 8).",
     ),
+]
+RunArg = Annotated[
+    Path,
+    typer.Argument(metavar="RUN", help="A run folder: loginprobe-report/<run>, or loginprobe-report/latest."),
 ]
 
 
@@ -71,6 +105,24 @@ def _line(text: str) -> None:
 def _fail(exc: LoginprobeError) -> typer.Exit:
     _line(f"loginprobe: {type(exc).__name__}: {exc.message}")
     return typer.Exit(exc.exit_code)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Drive real browsers through a site's login and explain why it ends in 401 Unauthorized."""
 
 
 def _parse_pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
@@ -130,11 +182,25 @@ def _site_from_flags(
     return [site]
 
 
-class _LiveProgress:
-    """A rich progress bar fed by the runner's lane threads."""
+def _pick_sites(settings: Any, names: list[str] | None) -> Any:
+    """`--site NAME` (repeatable): only these sites of the config, in the order given."""
+    if not names:
+        return settings
+    known = {site.name: site for site in settings.sites}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        configured = ", ".join(known) or "none"
+        raise ConfigError(f"--site: no site named {', '.join(map(repr, unknown))}; configured: {configured}")
+    return settings.model_copy(update={"sites": [known[name] for name in dict.fromkeys(names)]})
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.progress = Progress(
+
+class _Progress:
+    """Fed by the runner's lane threads: a transient bar in a terminal; elsewhere (CI logs) one line
+    per finished run, so a long check never looks hung; nothing with --quiet."""
+
+    def __init__(self, sites: list[str], total: int, *, quiet: bool) -> None:
+        self.lines = not quiet and not errors.is_terminal
+        self.bar = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
@@ -142,34 +208,85 @@ class _LiveProgress:
             TimeElapsedColumn(),
             console=errors,
             transient=True,
-            disable=not enabled,
+            disable=quiet or not errors.is_terminal,
         )
-        self.task = self.progress.add_task("starting browsers", total=total)
+        self.task = self.bar.add_task("starting browsers", total=total)
         self.lock = threading.Lock()
+        self.started: dict[str, float] = {}
+        self.site_width = max((len(s) for s in sites), default=4)
 
     def __call__(self, spec: Any, event: str, result: Any = None) -> None:
         with self.lock:
             if event == "start":
-                self.progress.update(self.task, description=f"{spec.run_id}")
-            else:
-                self.progress.advance(self.task)
+                self.started[spec.run_id] = time.monotonic()
+                self.bar.update(self.task, description=spec.run_id)
+                return
+            self.bar.advance(self.task)
+            if self.lines:
+                _line(self._finished(spec, result))
+
+    def _finished(self, spec: Any, result: Any) -> str:
+        mode = " ".join(
+            [spec.mode, *([spec.ablation] if spec.ablation else []), *(["proxy"] * spec.via_proxy)]
+        )
+        evidence = getattr(result, "evidence", None)
+        if evidence is not None:
+            outcome = evidence.outcome
+            state = "pass" if outcome.success else "fail"
+            status = f"{state} {outcome.status}" if outcome.status is not None else state
+            seconds = max((evidence.finished_at - evidence.started_at).total_seconds(), 0.0)
+        else:
+            skipped = getattr(result, "skipped", None)
+            status = f"skipped: {skipped.reason}" if skipped is not None else "skipped"
+            seconds = time.monotonic() - self.started.get(spec.run_id, time.monotonic())
+        return f"{spec.site.name:<{self.site_width}}  {spec.engine:<8}  {mode:<9}  {status}  {seconds:.1f} s"
 
 
-def _run(settings: Any) -> int:
+def _start_line(settings: Any, runs: int, config: Path | None) -> str:
+    sites = len(settings.sites)
+    shown = (
+        config.relative_to(Path.cwd()) if config is not None and config.is_relative_to(Path.cwd()) else config
+    )
+    where = f"; config {shown}" if shown is not None else ""
+    engines, modes = ", ".join(settings.browsers), ", ".join(settings.modes)
+    return (
+        f"loginprobe {__version__}: {sites} site{'s' if sites != 1 else ''} in {engines} ({modes}): "
+        f"{runs} run{'s' if runs != 1 else ''}{where}"
+    )
+
+
+def _run(settings: Any, *, quiet: bool, as_json: bool, config: Path | None) -> int:
     from loginprobe.pipeline import run_check, runnable_plan
     from loginprobe.reports import github_outputs
+    from loginprobe.reports.latest import point_latest
     from loginprobe.reports.terminal import print_summary
 
-    live = _LiveProgress(len(runnable_plan(settings)), enabled=errors.is_terminal)  # empty: one line, exit 2
+    planned = len(runnable_plan(settings))  # an empty plan is one line and exit 2, before any output
+    live = _Progress([s.name for s in settings.sites], planned, quiet=quiet)
+    if live.lines:
+        _line(_start_line(settings, planned, config))
     stop = threading.Event()
-    with live.progress:
+    with live.bar:
         outcome = run_check(settings, progress=live, stop=stop)
-    print_summary(outcome.report, console)
     try:
-        github_outputs(outcome.report, os.environ)
+        point_latest(outcome.folder)
+    except OSError as exc:  # the report is written; only the shortcut to it is missing
+        _line(f"loginprobe: warning: no 'latest' link in {outcome.folder.parent}: {exc.strerror or exc}")
+    if as_json:
+        sys.stdout.write(outcome.report.model_dump_json(indent=2) + "\n")
+        sys.stdout.flush()
+    else:
+        print_summary(outcome.report, console, quiet=quiet)
+    try:
+        # Workflow commands are read from stderr too; with --json stdout holds the JSON alone.
+        github_outputs(outcome.report, os.environ, sys.stderr if as_json else None)
     except OSError as exc:  # the report is written; a bad GITHUB_STEP_SUMMARY only loses the job summary
         _line(f"loginprobe: warning: GitHub job summary not written: {exc.strerror or exc}")
-    console.print(f"report: {outcome.folder / 'report.html'}", highlight=False, soft_wrap=True)
+    where = f"report: {outcome.folder / 'report.html'}"
+    if as_json:
+        _line(where)
+    else:
+        console.print(where, markup=False, highlight=False, soft_wrap=True)
     if outcome.report.interrupted:
         _line(f"loginprobe: interrupted: partial report in {outcome.folder}")
         return outcome.exit_code
@@ -183,38 +300,63 @@ def _run(settings: Any) -> int:
 @app.command()
 def check(
     config: ConfigOpt = None,
-    url: Annotated[str | None, typer.Option(help="Start URL of a single site (instead of --config).")] = None,
-    flow: Annotated[str | None, typer.Option(help=f"Flow of --url: {', '.join(FLOW_KINDS)}.")] = None,
-    protected_url: Annotated[str | None, typer.Option(help="URL whose status decides success.")] = None,
-    username: Annotated[str | None, typer.Option(help="Username for --url.")] = None,
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", "-s", metavar="NAME", help="Only this site of the config (repeatable)."),
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(metavar="URL", help="Start URL of a single site (instead of a config).")
+    ] = None,
+    flow: Annotated[
+        str | None, typer.Option(metavar="FLOW", help=f"Flow of --url: {', '.join(FLOW_KINDS)}.")
+    ] = None,
+    protected_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="URL whose status decides success.")
+    ] = None,
+    username: Annotated[str | None, typer.Option(metavar="NAME", help="Username for --url.")] = None,
     password_env: Annotated[
-        str | None, typer.Option(help="Name of the env variable holding the password.")
+        str | None, typer.Option(metavar="VAR", help="Name of the env variable holding the password.")
     ] = None,
     token_env: Annotated[
-        str | None, typer.Option(help="Name of the env variable holding the bearer token.")
+        str | None, typer.Option(metavar="VAR", help="Name of the env variable holding the bearer token.")
     ] = None,
     api_key_env: Annotated[
-        str | None, typer.Option(help="Name of the env variable holding the API key.")
+        str | None, typer.Option(metavar="VAR", help="Name of the env variable holding the API key.")
     ] = None,
     script: Annotated[
-        Path | None, typer.Option(help="Python file defining login(page, site), for --flow script.")
+        Path | None,
+        typer.Option(metavar="PATH", help="Python file defining login(page, site), for --flow script."),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Name of the --url site in reports.")] = None,
+    name: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Name of the --url site in reports.")
+    ] = None,
     browser: BrowserOpt = None,
     mode: ModeOpt = None,
     output: OutputOpt = None,
     workers: WorkersOpt = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds a login may take (default 30).")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(metavar="SECONDS", help="Seconds a login may take (default 30).")
+    ] = None,
     proxy: Annotated[
-        str | None, typer.Option(help="Also run every login through this proxy and compare.")
+        str | None, typer.Option(metavar="URL", help="Also run every login through this proxy and compare.")
     ] = None,
     connect: Annotated[
-        list[str] | None, typer.Option(help="ENGINE=ws://... run an engine on a Playwright server.")
+        list[str] | None,
+        typer.Option(metavar="ENGINE=WS_URL", help="Run an engine on a Playwright server (repeatable)."),
     ] = None,
-    executable: Annotated[list[str] | None, typer.Option(help="ENGINE=PATH browser binary to use.")] = None,
+    executable: Annotated[
+        list[str] | None, typer.Option(metavar="ENGINE=PATH", help="Browser binary to use (repeatable).")
+    ] = None,
     shard: Annotated[
-        str | None, typer.Option(help="i/n: run only this shard of site x engine pairs.")
+        str | None, typer.Option(metavar="I/N", help="Run only this shard of site x engine pairs.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report JSON on stdout (and nothing else there).")
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress and no table: one line per failing site."),
+    ] = False,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser windows.")] = False,
     ignore_https_errors: Annotated[
         bool, typer.Option("--ignore-https-errors", help="Accept bad TLS certificates.")
@@ -231,11 +373,12 @@ def check(
     ] = False,
 ) -> None:
     """Run each site's login in every browser and mode, diagnose failures, write a report."""
-    from loginprobe.config.settings import load_settings
+    from loginprobe.config.settings import discover_config, load_settings
 
     try:
+        found = discover_config(Path.cwd()) if config is None else None
         settings = load_settings(
-            config,
+            config or found,
             sites=_site_from_flags(
                 url, flow, protected_url, username, password_env, token_env, api_key_env, script, name
             ),
@@ -255,7 +398,8 @@ def check(
             capture=False if no_capture else None,
             update_profile=True if update_profile else None,
         )
-        code = _run(settings)
+        settings = _pick_sites(settings, site)
+        code = _run(settings, quiet=quiet, as_json=as_json, config=found)
     except LoginprobeError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:  # before the runs started or while rendering (the runs keep a partial report)
@@ -283,12 +427,45 @@ def browsers(
     raise typer.Exit(0 if any(row.available for row in rows) else 3)
 
 
-@app.command()
+def _wrapped(title: str, names: list[str]) -> str:
+    import textwrap
+
+    lines = textwrap.wrap(", ".join(names), width=74, break_on_hyphens=False)
+    # "\b" keeps click from re-wrapping the paragraph (it would split names at their hyphens).
+    return "\b\n" + title + "\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _scenario_epilog() -> str:
+    """Every lab scenario name, and the demo's default set."""
+    from loginprobe.demo import DEMO_SCENARIOS
+    from loginprobe.lab.scenarios import SCENARIOS
+
+    return (
+        _wrapped("Scenarios (--scenario NAME):", list(SCENARIOS))
+        + "\n\n"
+        + _wrapped("Without --scenario:", list(DEMO_SCENARIOS))
+    )
+
+
+class _DemoCommand(TyperCommand):
+    """`demo --help` lists the scenarios, read only when help is shown (loginprobe.demo is slow to import)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = _scenario_epilog()
+        super().format_epilog(ctx, formatter)
+
+
+@app.command(cls=_DemoCommand)
 def demo(
     browser: BrowserOpt = None,
     output: OutputOpt = None,
     workers: WorkersOpt = None,
-    scenario: Annotated[list[str] | None, typer.Option(help="Lab scenario to include (repeatable).")] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME", help="Lab scenario to include (repeatable; the names are listed below)."
+        ),
+    ] = None,
 ) -> None:
     """Start the embedded lab site and check a set of its logins, healthy and broken, in every engine."""
     from loginprobe.demo import run_demo
@@ -300,40 +477,65 @@ def demo(
     raise typer.Exit(code)
 
 
+def _report_folder(run: Path) -> Path:
+    """`run` when it holds report.json; otherwise a ConfigError (exit 2) that points at the run folders."""
+    from loginprobe.reports.latest import run_folders
+
+    if (run / "report.json").is_file():
+        return run
+    if not run.is_dir():
+        raise ConfigError(f"{run}: no such folder (give a run folder, such as loginprobe-report/latest)")
+    runs = run_folders(run)
+    if runs:
+        newest = runs[-1]
+        shortcut = run / "latest"
+        pick = shortcut if (shortcut / "report.json").is_file() else newest
+        raise ConfigError(
+            f"{run} is not a run folder (no report.json) but holds {len(runs)} run"
+            f"{'s' if len(runs) != 1 else ''}: give one, such as {pick}"
+        )
+    raise ConfigError(
+        f"{run} is not a run folder (no report.json): give a folder such as loginprobe-report/<run>"
+    )
+
+
 @app.command()
-def report(run: Annotated[Path, typer.Argument(help="A report folder.")]) -> None:
-    """Re-render the outputs of a report folder from its report.json and artifacts."""
+def report(run: RunArg) -> None:
+    """Re-render the outputs of a run folder from its report.json and artifacts."""
     from loginprobe.reports import load_report, render_all
     from loginprobe.reports.terminal import print_summary
 
     try:
-        loaded = load_report(run)
-        render_all(loaded, run)
+        folder = _report_folder(run)
+        loaded = load_report(folder)
+        render_all(loaded, folder)
     except LoginprobeError as exc:
         raise _fail(exc) from None
     print_summary(loaded, console)
-    console.print(f"report: {run / 'report.html'}", highlight=False)
+    console.print(f"report: {folder / 'report.html'}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
 def bundle(
-    run: Annotated[Path, typer.Argument(help="A report folder.")],
-    dest: Annotated[Path | None, typer.Option("--output", "-o", help="Zip file to write.")] = None,
+    run: RunArg,
+    dest: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="PATH", help="Zip file to write.")
+    ] = None,
 ) -> None:
     """Write one redacted zip with everything a bug report needs."""
     from loginprobe.reports.bundle import write_bundle
 
     try:
-        path = write_bundle(run, dest)
+        path = write_bundle(_report_folder(run), dest)
     except LoginprobeError as exc:
         raise _fail(exc) from None
-    console.print(f"bundle: {path}", highlight=False)
+    console.print(f"bundle: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
 def compare(
-    run_a: Annotated[Path, typer.Argument(help="The earlier (or reference) report folder.")],
-    run_b: Annotated[Path, typer.Argument(help="The later report folder.")],
+    run_a: Annotated[Path, typer.Argument(metavar="RUN_A", help="The earlier (or reference) run folder.")],
+    run_b: Annotated[Path, typer.Argument(metavar="RUN_B", help="The later run folder.")],
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown instead of a table.")] = False,
 ) -> None:
     """Show what changed between two runs: engines, modes, status, cookies, headers, verdict."""
@@ -342,11 +544,12 @@ def compare(
     from loginprobe.reports.compare import comparison_markdown, print_comparison
 
     try:
-        comparison = compare_reports(load_report(run_a), load_report(run_b))
+        comparison = compare_reports(load_report(_report_folder(run_a)), load_report(_report_folder(run_b)))
     except LoginprobeError as exc:
         raise _fail(exc) from None
     if markdown:
-        console.print(comparison_markdown(comparison), markup=False, highlight=False)
+        # Plain write: rich would wrap at the terminal's (or 80) columns and break the table rows.
+        sys.stdout.write(comparison_markdown(comparison))
     else:
         print_comparison(comparison, console)
 

@@ -33,10 +33,31 @@ class Cell:
 
 
 def engines_of(report: Report) -> list[Engine]:
-    """Engines in a stable order: those the report knows about, then any only seen in runs."""
-    seen = [status.engine for status in report.engines]
-    seen += [run.engine for run in report.runs] + [skip.engine for skip in report.skipped]
+    """Engines that were asked for (they ran or were skipped), in a stable order; never the engines
+    `report.engines` only lists because this machine was asked about them."""
+    seen = {run.engine for run in report.runs} | {skip.engine for skip in report.skipped}
     return [engine for engine in ENGINES if engine in seen]
+
+
+def engines_ran(report: Report) -> list[Engine]:
+    """Engines asked for that ran at least once (the terminal's columns)."""
+    seen = {run.engine for run in report.runs}
+    return [engine for engine in engines_of(report) if engine in seen]
+
+
+def engines_unavailable(report: Report) -> list[tuple[Engine, str]]:
+    """Engines asked for that never ran, with why (the terminal's one-line footnote)."""
+    status = {e.engine: e for e in report.engines}
+    out = []
+    for engine in engines_of(report):
+        if engine in engines_ran(report):
+            continue
+        known = status.get(engine)
+        reason = known.reason if known is not None and known.reason else None
+        if reason is None:
+            reason = next((s.reason for s in report.skipped if s.engine == engine), "not run")
+        out.append((engine, reason))
+    return out
 
 
 def modes_of(report: Report) -> list[Mode]:
