@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -450,7 +449,7 @@ def _scenario_epilog() -> str:
 class _DemoCommand(TyperCommand):
     """`demo --help` lists the scenarios, read only when help is shown (loginprobe.demo is slow to import)."""
 
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_epilog(self, ctx: typer.Context, formatter: Any) -> None:  # typer vendors click's formatter
         self.epilog = _scenario_epilog()
         super().format_epilog(ctx, formatter)
 
