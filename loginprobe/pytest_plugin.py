@@ -95,8 +95,8 @@ def local_launch_args(browser_type: BrowserType, launch_args: dict[str, Any]) ->
     if launch_args.get("executable_path") or launch_args.get("channel"):
         return launch_args
     found = find_recipe(browser_type.name, browser_type.executable_path)
-    if isinstance(found, str):
-        return launch_args
+    if isinstance(found, str) or "webdriver" in found.options:
+        return launch_args  # WebKitGTK over WebDriver is no Playwright browser: `login_probe` skips it
     merged = {**found.options, **launch_args}
     if "args" in found.options and "args" in launch_args:
         merged["args"] = [*found.options["args"], *launch_args["args"]]
@@ -119,7 +119,12 @@ def loginprobe_engine_unavailable(
     ):
         return None  # the user chose the browser; a failure to launch it must show, not be skipped
     found = find_recipe(browser_type.name, browser_type.executable_path)
-    return found if isinstance(found, str) else None
+    if isinstance(found, str):
+        return found
+    if "webdriver" in found.options:
+        # `loginprobe check` runs WebKitGTK over WebDriver; pytest-playwright needs Playwright's WebKit.
+        return "only WebKitGTK over WebDriver is here; pytest-playwright needs Playwright's WebKit"
+    return None
 
 
 @pytest.fixture(scope="session")
