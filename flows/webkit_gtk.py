@@ -58,6 +58,7 @@ from loginprobe.evidence import (
 )
 from loginprobe.flows import profiles
 from loginprobe.flows.engines import LaunchRecipe
+from loginprobe.flows.form import PASSWORD_CANDIDATES, USERNAME_CANDIDATES
 from loginprobe.flows.webdriver import Driver, Session, WebDriverError, free_port
 from loginprobe.parsing import (
     decode_jwt,
@@ -95,16 +96,10 @@ START_TIMEOUT_S = 20.0
 CACHE_WRITE_DELAY_S = 1.5
 CACHE_FLUSH_MAX_S = 4.0
 
-USERNAME_CSS = (
-    "input[autocomplete='username']",
-    "input[type='email']",
-    "input[name*='user' i]",
-    "input[id*='user' i]",
-    "input[name*='login' i]",
-    "input[name*='email' i]",
-    "input[type='text']",
-)
-PASSWORD_CSS = ("input[autocomplete='current-password']", "input[type='password']")
+# The form flow's selectors (one rule); the submit list keeps only plain CSS, since `:has-text()` is
+# Playwright's own and a page's querySelector refuses it.
+USERNAME_CSS = USERNAME_CANDIDATES
+PASSWORD_CSS = PASSWORD_CANDIDATES
 SUBMIT_CSS = ("button[type='submit']", "input[type='submit']", "form button:not([type])")
 
 # What a run of this engine records, and from where (RunEvidence.evidence_sources).
