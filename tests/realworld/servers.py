@@ -134,16 +134,18 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"no TOML literal for {value!r}")
 
 
-def write_config(path: Path, site: dict[str, Any], profiles: Path, **top: Any) -> Path:
-    """A loginprobe config with one site, the way a user writes it; sub-tables are nested dicts."""
+def write_config(path: Path, site: dict[str, Any] | list[dict[str, Any]], profiles: Path, **top: Any) -> Path:
+    """A loginprobe config with one site (or several: one check then serves them all, sharing the
+    browser starts), the way a user writes it; sub-tables are nested dicts."""
     lines = [f"profiles_dir = {toml_value(str(profiles))}"]
     lines += [f"{key} = {toml_value(value)}" for key, value in top.items()]
-    lines.append("\n[[sites]]")
-    tables = {k: v for k, v in site.items() if isinstance(v, dict)}
-    lines += [f"{key} = {toml_value(value)}" for key, value in site.items() if key not in tables]
-    for table, values in tables.items():
-        lines.append(f"[sites.{table}]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
+    for one in [site] if isinstance(site, dict) else site:
+        lines.append("\n[[sites]]")
+        tables = {k: v for k, v in one.items() if isinstance(v, dict)}
+        lines += [f"{key} = {toml_value(value)}" for key, value in one.items() if key not in tables]
+        for table, values in tables.items():
+            lines.append(f"[sites.{table}]")
+            lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -160,6 +162,15 @@ class Checked:
     def verdict(self) -> dict[str, Any]:
         (verdict,) = self.report["verdicts"]
         return verdict
+
+    def site(self, name: str) -> Checked:
+        """The same check seen through one of its sites: that site's verdict and runs alone."""
+        report = dict(self.report)
+        report["verdicts"] = [v for v in self.report["verdicts"] if v["site"] == name]
+        report["runs"] = [r for r in self.report["runs"] if r["site"] == name]
+        if len(report["verdicts"]) != 1:
+            raise AssertionError(f"no one verdict for site {name!r} in this check:\n{self.stderr[-2000:]}")
+        return Checked(self.code, self.stderr, report)
 
     @property
     def primary(self) -> str:
