@@ -11,12 +11,11 @@ from loginprobe.checks.common import (
     is_rejection,
     make_finding,
     protected_exchange,
-    same_resource,
     status_text,
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import SiteEvidence
+from loginprobe.evidence import SiteEvidence, same_resource
 from loginprobe.verdict import DIRECT, INFERRED_STRONG, Finding
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -45,6 +45,7 @@ from loginprobe.evidence import ENGINES, Engine, FlowKind, Mode
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CONFIG_FILE = "loginprobe.toml"  # found in the working directory without --config
 PYPROJECT = "pyproject.toml"  # its [tool.loginprobe] table, when there is no loginprobe.toml
+DEFAULT_MODES: tuple[Mode, ...] = ("fresh", "persisted")  # a first visit and a returning one
 # The working directory's .env while `load_settings` builds settings: `*_env` names resolve from the
 # real environment first, then from it (the usual dotenv rule: .env never overrides a real variable).
 _DOTENV: ContextVar[Mapping[str, str | None] | None] = ContextVar("loginprobe_dotenv", default=None)
@@ -271,7 +272,7 @@ class Settings(BaseSettings):
 
     sites: list[Site] = Field(default_factory=list)
     browsers: Annotated[list[Engine], NoDecode] = Field(default_factory=lambda: list(ENGINES))
-    modes: Annotated[list[Mode], NoDecode] = Field(default_factory=lambda: ["fresh", "persisted"])
+    modes: Annotated[list[Mode], NoDecode] = Field(default_factory=lambda: list(DEFAULT_MODES))
     output: Path = Path("loginprobe-report")  # Playwright's convention (playwright-report/), never a package
     profiles_dir: Path = Path.home() / ".local" / "share" / "loginprobe" / "profiles"
     workers: int = Field(default_factory=default_workers, ge=1, le=32)
@@ -419,7 +420,7 @@ def load_settings(config: Path | None = None, *, discover: Path | None = None, *
     namespace: dict[str, Any] = {"toml_file": config}
     if config is not None and config.name == PYPROJECT:
         namespace["model_config"] = SettingsConfigDict(pyproject_toml_table_header=("tool", "loginprobe"))
-    bound = type("BoundSettings", (Settings,), namespace)
+    bound = cast("type[Settings]", type("BoundSettings", (Settings,), namespace))
     from dotenv import dotenv_values
 
     env_file = Settings.model_config.get("env_file")

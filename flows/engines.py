@@ -172,15 +172,19 @@ def _system_recipe(engine: Engine, executable: str) -> LaunchRecipe | str:
 
 
 def served_from_playwright(
-    engine: Engine, from_service_worker: bool, timing: dict[str, float], sizes: dict[str, int] | None
+    engine: Engine, from_service_worker: bool, response_start: float, response_headers_size: int | None
 ) -> tuple[ServedFrom, str]:
-    """Best signal Playwright itself gives (CDP refines this for Chromium in the recorder)."""
+    """Best signal Playwright itself gives (CDP refines this for Chromium in the recorder).
+
+    `response_start` is the request's `timing["responseStart"]`; `response_headers_size` is
+    `sizes()["responseHeadersSize"]`, None when the request's sizes were not asked for.
+    """
     if from_service_worker:
         return "service-worker", "playwright: response.from_service_worker"
-    if engine == "firefox" and sizes is not None:
+    if engine == "firefox" and response_headers_size is not None:
         # WebDriver BiDi's fromCache does not reach Playwright's API; a cached response is the one
         # with no timing from the network and no header bytes on the wire (measured on ESR 153).
-        if timing.get("responseStart", 0) == -1 and sizes.get("responseHeadersSize", 1) == 0:
+        if response_start == -1 and response_headers_size == 0:
             return "disk-cache", "firefox: timing.responseStart=-1 and responseHeadersSize=0"
         return "network", "firefox: network timing present"
     return "unknown", ""

@@ -308,7 +308,7 @@ class Recorder:
         raw_response_headers: list[Header] = []
         status = None
         status_text = ""
-        sizes = None
+        header_bytes: int | None = None  # responseHeadersSize, asked of settled wire requests only
         if response is not None:
             status = response.status
             status_text = response.status_text
@@ -320,14 +320,17 @@ class Recorder:
                     pass  # keep the provisional headers of the response event
             if finished and wire_known:
                 try:
-                    sizes = {key: int(value) for key, value in request.sizes().items()}
+                    header_bytes = request.sizes()["responseHeadersSize"]
                 except PlaywrightError:
-                    sizes = None
+                    header_bytes = None
         elif cdp_hop is not None and cdp_hop.status is not None:
             status = cdp_hop.status
-        timing = {key: float(value) for key, value in request.timing.items()}
+        timing = request.timing
         served_from, signal = engines.served_from_playwright(
-            self.engine, bool(response and response.from_service_worker), timing, sizes
+            self.engine,
+            bool(response and response.from_service_worker),
+            timing.get("responseStart", 0),
+            header_bytes,
         )
         if cdp_hop is not None:
             served_from, signal = cdp_hop.served_from, "chromium CDP"

@@ -26,12 +26,12 @@ import sys
 import time
 from typing import Any
 
-import gi  # type: ignore[import-not-found]
+import gi
 
 gi.require_version("WebKit2", "4.1")
 gi.require_version("Soup", "3.0")
 gi.require_version("Gtk", "3.0")
-from gi.repository import Gtk, WebKit2  # type: ignore[import-not-found]  # noqa: E402
+from gi.repository import Gtk, WebKit2  # noqa: E402
 
 CONFIG_FLAG = "--config="
 # WebKitAuthenticationScheme values (WebKit2 GTK API) by name, for the log.
@@ -169,7 +169,7 @@ class Shell:
         resource.connect("failed", failed)
 
     def _authenticate(self, view: Any, request: Any, page: int) -> bool:
-        credentials = self.config.get("http_credentials")
+        credentials: dict[str, str] = self.config.get("http_credentials") or {}
         answer = bool(credentials) and not request.is_retry() and not request.is_for_proxy()
         self.emit(
             "challenge",

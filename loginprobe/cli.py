@@ -31,7 +31,7 @@ from typer.core import TyperCommand
 
 from loginprobe import __version__
 from loginprobe.errors import ConfigError, LoginprobeError
-from loginprobe.evidence import ENGINES, FLOW_KINDS, MODES
+from loginprobe.evidence import ENGINES, FLOW_KINDS, MODES, Engine
 
 app = typer.Typer(
     add_completion=False,
@@ -124,10 +124,10 @@ def _main(
     """Drive real browsers through a site's login and explain why it ends in 401 Unauthorized."""
 
 
-def _parse_pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
+def _parse_pairs(values: list[str] | None, flag: str) -> dict[Engine, str] | None:
     if not values:
         return None
-    pairs = {}
+    pairs: dict[Engine, str] = {}
     for value in values:
         engine, sep, rest = value.partition("=")
         if not sep or engine not in ENGINES:
@@ -449,7 +449,8 @@ def _scenario_epilog() -> str:
 class _DemoCommand(TyperCommand):
     """`demo --help` lists the scenarios, read only when help is shown (loginprobe.demo is slow to import)."""
 
-    def format_epilog(self, ctx: typer.Context, formatter: Any) -> None:  # typer vendors click's formatter
+    # typer vendors click privately (typer._click): its Context and HelpFormatter have no public names.
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
         self.epilog = _scenario_epilog()
         super().format_epilog(ctx, formatter)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeGuard
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +41,11 @@ class Model(BaseModel):
     """Frozen, strict base: evidence is a record of the past, never edited."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def is_engine(name: str) -> TypeGuard[Engine]:
+    """Whether a browser name (Playwright's `BrowserType.name`) is one of loginprobe's engines."""
+    return name in ENGINES
 
 
 def header_values(headers: list[Header], name: str) -> list[str]:

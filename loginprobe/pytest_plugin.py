@@ -31,7 +31,7 @@ from playwright.sync_api import BrowserType
 
 from loginprobe.config.settings import Settings, Site, load_settings
 from loginprobe.errors import LoginprobeError
-from loginprobe.evidence import RunEvidence, SiteEvidence
+from loginprobe.evidence import ENGINES, RunEvidence, SiteEvidence, is_engine
 from loginprobe.secrets import Redactor
 from loginprobe.verdict import Verdict
 
@@ -92,9 +92,10 @@ def local_launch_args(browser_type: BrowserType, launch_args: dict[str, Any]) ->
     """
     from loginprobe.flows.engines import find_recipe
 
-    if launch_args.get("executable_path") or launch_args.get("channel"):
+    engine = browser_type.name
+    if not is_engine(engine) or launch_args.get("executable_path") or launch_args.get("channel"):
         return launch_args
-    found = find_recipe(browser_type.name, browser_type.executable_path)
+    found = find_recipe(engine, browser_type.executable_path)
     if isinstance(found, str) or "webdriver" in found.options:
         return launch_args  # WebKitGTK over WebDriver is no Playwright browser: `login_probe` skips it
     merged = {**found.options, **launch_args}
@@ -118,7 +119,10 @@ def loginprobe_engine_unavailable(
         or browser_type_launch_args.get("channel")
     ):
         return None  # the user chose the browser; a failure to launch it must show, not be skipped
-    found = find_recipe(browser_type.name, browser_type.executable_path)
+    engine = browser_type.name
+    if not is_engine(engine):
+        return f"loginprobe drives {', '.join(ENGINES)}, not {engine}"
+    found = find_recipe(engine, browser_type.executable_path)
     if isinstance(found, str):
         return found
     if "webdriver" in found.options:
@@ -152,6 +156,9 @@ def login_probe(
 
     if loginprobe_engine_unavailable is not None:
         pytest.skip(f"{browser_name} unavailable: {loginprobe_engine_unavailable}")
+    if not is_engine(browser_name):  # a browser given through connect_options is still named by engine
+        raise pytest.UsageError(f"loginprobe: drives {', '.join(ENGINES)}, not {browser_name}")
+    engine = browser_name
     # Requested only now, so that an engine that is not installed is skipped before a launch fails.
     new_context: Callable[..., Any] = request.getfixturevalue("new_context")
     browser = request.getfixturevalue("browser")
@@ -177,7 +184,7 @@ def login_probe(
                 resolved.credentials.username, resolved.credentials.password.get_secret_value()
             )
         context = new_context(**flow_for(resolved).context_options(resolved))
-        probe = Probe(context, resolved, browser_name, redactor, loginprobe_settings.timeout, capture=False)
+        probe = Probe(context, resolved, engine, redactor, loginprobe_settings.timeout, capture=False)
         evidence = probe.perform(
             run_id=f"{resolved.name}-{browser_name}-fresh",
             mode="fresh",

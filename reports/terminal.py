@@ -141,7 +141,10 @@ def verdict_lines(verdict: Verdict) -> list[tuple[Text, bool]]:
 def _print_trimmed(console: Console, table: Table) -> None:
     """Print a table without the blanks rich pads its last column with (trailing spaces in CI logs)."""
     for line in console.render_lines(table, console.options, pad=False):
-        text = Text.assemble(*[(seg.text, seg.style) for seg in line if not seg.control])
+        text = Text()
+        for seg in line:
+            if not seg.control:
+                text.append(seg.text, seg.style)
         text.rstrip()
         console.print(text, soft_wrap=True)
 
