@@ -399,14 +399,16 @@ def discover_config(folder: Path) -> Path | None:
     return None
 
 
-def load_settings(config: Path | None = None, *, discover: Path | None = None, **overrides: Any) -> Settings:
+def load_settings(
+    config: Path | None = None, *, discover: Path | None = None, label: str = "--config", **overrides: Any
+) -> Settings:
     """Build settings from every source; any invalid value becomes a one-line `ConfigError`.
 
     `config` is the file given with --config (a `pyproject.toml` is read from its `[tool.loginprobe]`);
     without one, `discover` names the folder searched by `discover_config` (the CLI passes the working
-    directory; library callers pass nothing and get no file).
+    directory; library callers pass nothing and get no file). `label` names where `config` came from
+    in error messages.
     """
-    label = "--config"
     if config is None and discover is not None:
         config, label = discover_config(discover), "config"
     if config is not None:

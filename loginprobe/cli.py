@@ -378,6 +378,7 @@ def check(
         found = discover_config(Path.cwd()) if config is None else None
         settings = load_settings(
             config or found,
+            label="--config" if config is not None else "config",  # an error names where the file came from
             sites=_site_from_flags(
                 url, flow, protected_url, username, password_env, token_env, api_key_env, script, name
             ),

@@ -1,13 +1,18 @@
 """pytest plugin: login checks written as tests, on pytest-playwright's own browsers and contexts.
 
     def test_login(login_probe):
-        result = login_probe("my-site")        # a site of --loginprobe-config, a Site, or a dict
-        result.assert_ok()                      # fails with loginprobe's verdict
+        result = login_probe("my-site")        # a site of the loginprobe config, a Site, or a dict
+        result.assert_ok()                      # fails with "cause-id: summary" and the evidence
+
+The config is found as `loginprobe check` finds it: `--loginprobe-config`, else the ini key
+`loginprobe_config` (relative to the ini file), else `loginprobe.toml`, else the `[tool.loginprobe]`
+table of `pyproject.toml`, in the directory pytest was started in, then in its rootdir.
 
 `pytest --browser chromium --browser firefox` compares engines; `--tracing retain-on-failure` and
 `--output` behave as pytest-playwright users expect, because the context comes from its
 `new_context` fixture. The verdict lands in the failure message, in the test report's sections and in
-JUnit properties (`loginprobe_cause`, `loginprobe_summary`, `loginprobe_next_step`). At the end of the
+JUnit properties (`loginprobe_cause`, `loginprobe_summary`, `loginprobe_next_step`, `loginprobe_run_id`:
+the names `loginprobe check` writes to junit.xml). At the end of the
 session every file under `--output` is redacted of the secrets the probes used (and the cookies and
 tokens they saw). An engine that is not installed (WebKit on Debian) is skipped with the reason.
 
@@ -29,7 +34,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserType
 
-from loginprobe.config.settings import Settings, Site, load_settings
+from loginprobe.config.settings import CONFIG_FILE, PYPROJECT, Settings, Site, discover_config, load_settings
 from loginprobe.errors import LoginprobeError
 from loginprobe.evidence import ENGINES, RunEvidence, SiteEvidence, is_engine
 from loginprobe.secrets import Redactor
@@ -37,6 +42,8 @@ from loginprobe.verdict import Verdict
 
 _REDACTOR_KEY = pytest.StashKey[Redactor]()
 _VERDICTS_KEY = pytest.StashKey[list[tuple[str, Verdict]]]()
+_TOLD_KEY = pytest.StashKey[set[tuple[str, int]]]()  # (test, verdict) pairs a failure message showed
+_SETTINGS_KEY = pytest.StashKey["tuple[Path | None, Settings] | LoginprobeError"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,6 +54,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--loginprobe-timeout", type=float, default=None, help="Seconds a login may take (default 30)."
     )
+    parser.addini(
+        "loginprobe_config",
+        "loginprobe TOML config (relative to the ini file) used without --loginprobe-config.",
+        type="string",
+        default="",
+    )
+
+
+def config_file(config: pytest.Config) -> tuple[Path, str] | None:
+    """The loginprobe config of a test session and where it was named: --loginprobe-config, else the ini
+    key, else what `loginprobe check` discovers in the invocation directory, then in the rootdir."""
+    start = config.invocation_params.dir
+    given = config.getoption("--loginprobe-config")
+    if given:
+        return start / given, "--loginprobe-config"
+    ini = config.getini("loginprobe_config")
+    if ini:
+        return (config.inipath.parent if config.inipath else config.rootpath) / ini, "loginprobe_config"
+    for folder in dict.fromkeys((start, config.rootpath)):
+        found = discover_config(folder)
+        if found is not None:
+            return found, "config"
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,14 +97,17 @@ class ProbeResult:
         return self.evidence.outcome.success
 
     def explain(self) -> str:
+        """The verdict first (`cause-id: summary`, what a CI's one-line failure view shows), then the run."""
         v = self.verdict
         lines = [
+            f"{v.primary}: {v.summary}",
             f"{self.evidence.site} in {self.evidence.engine}: {self.evidence.outcome.reason}",
-            f"loginprobe verdict: {v.primary} ({v.confidence:.0%}): {v.summary}",
+            f"confidence {v.confidence:.0%}",
         ]
         if v.next_step:
             lines.append(f"next step: {v.next_step}")
-        lines.extend(f"  - [{f.cause}] {f.summary}" for f in v.findings[:6])
+        # The summary already quotes the leading finding; list the others.
+        lines.extend(f"  - [{f.cause}] {f.summary}" for f in v.findings[:6] if f.summary not in v.summary)
         return "\n".join(lines)
 
     def assert_ok(self) -> None:
@@ -132,14 +165,32 @@ def loginprobe_engine_unavailable(
 
 
 @pytest.fixture(scope="session")
+def loginprobe_config_file(pytestconfig: pytest.Config) -> Path | None:
+    """The loginprobe config file this session reads (see `config_file`), or None."""
+    return _loaded(pytestconfig)[0]
+
+
+@pytest.fixture(scope="session")
 def loginprobe_settings(pytestconfig: pytest.Config) -> Settings:
-    """Settings from --loginprobe-config (and LOGINPROBE_* / .env), as `loginprobe check` reads them."""
-    config = pytestconfig.getoption("--loginprobe-config")
-    timeout = pytestconfig.getoption("--loginprobe-timeout")
-    try:
-        return load_settings(Path(config) if config else None, timeout=timeout)
-    except LoginprobeError as exc:
-        raise pytest.UsageError(f"loginprobe: {exc}") from None
+    """Settings from the session's config file (and LOGINPROBE_* / .env), as `loginprobe check` reads them."""
+    return _loaded(pytestconfig)[1]
+
+
+def _loaded(config: pytest.Config) -> tuple[Path | None, Settings]:
+    """Find and read the config once per session; a broken one fails each test with its one line."""
+    if _SETTINGS_KEY not in config.stash:
+        try:
+            found = config_file(config)
+            timeout = config.getoption("--loginprobe-timeout")
+            path, label = found if found is not None else (None, "config")
+            config.stash[_SETTINGS_KEY] = (path, load_settings(path, label=label, timeout=timeout))
+        except LoginprobeError as exc:
+            config.stash[_SETTINGS_KEY] = exc
+    loaded = config.stash[_SETTINGS_KEY]
+    if isinstance(loaded, LoginprobeError):
+        # Outside the except block, so pytest shows the line alone, without the chained exception.
+        pytest.fail(f"loginprobe: {loaded}", pytrace=False)
+    return loaded
 
 
 @pytest.fixture
@@ -147,21 +198,20 @@ def login_probe(
     browser_name: str,
     loginprobe_engine_unavailable: str | None,
     loginprobe_settings: Settings,
+    loginprobe_config_file: Path | None,
     request: pytest.FixtureRequest,
 ) -> Callable[..., ProbeResult]:
     """Run a site's login in a new context of pytest-playwright's browser and diagnose it."""
     from loginprobe.diagnose import diagnose
     from loginprobe.flows.base import flow_for
     from loginprobe.flows.probe import Probe
+    from loginprobe.reports.junit import verdict_properties
 
     if loginprobe_engine_unavailable is not None:
         pytest.skip(f"{browser_name} unavailable: {loginprobe_engine_unavailable}")
     if not is_engine(browser_name):  # a browser given through connect_options is still named by engine
         raise pytest.UsageError(f"loginprobe: drives {', '.join(ENGINES)}, not {browser_name}")
     engine = browser_name
-    # Requested only now, so that an engine that is not installed is skipped before a launch fails.
-    new_context: Callable[..., Any] = request.getfixturevalue("new_context")
-    browser = request.getfixturevalue("browser")
     redactor = request.config.stash[_REDACTOR_KEY]
 
     def resolve(site: str | Site | dict[str, Any]) -> Site:
@@ -172,11 +222,22 @@ def login_probe(
         for candidate in loginprobe_settings.sites:
             if candidate.name == site:
                 return candidate
-        known = ", ".join(s.name for s in loginprobe_settings.sites) or "none (pass --loginprobe-config)"
-        raise pytest.UsageError(f"loginprobe: no site named {site!r}; configured: {known}")
+        if loginprobe_config_file is None:
+            where = (
+                f"no config found (--loginprobe-config, ini loginprobe_config, {CONFIG_FILE}, "
+                f"or [tool.loginprobe] in {PYPROJECT})"
+            )
+        else:
+            known = ", ".join(s.name for s in loginprobe_settings.sites) or "none"
+            where = f"{loginprobe_config_file.name} has: {known}"
+        pytest.fail(f"loginprobe: no site named {site!r}; {where}", pytrace=False)
 
     def run(site: str | Site | dict[str, Any]) -> ProbeResult:
         resolved = resolve(site)
+        # Requested only now: an engine that is not installed is skipped, and a site name that is
+        # not configured fails, before a browser starts.
+        new_context: Callable[..., Any] = request.getfixturevalue("new_context")
+        browser = request.getfixturevalue("browser")
         for secret in resolved.credentials.secrets():
             redactor.add(secret)
         if resolved.credentials.username and resolved.credentials.password:
@@ -195,13 +256,8 @@ def login_probe(
         # Straight into user_properties (what JUnit XML writes as <properties>): the
         # record_property fixture warns under the default junit_family xunit2, and suites run
         # with warnings as errors.
-        request.node.user_properties.extend(
-            [
-                ("loginprobe_cause", verdict.primary),
-                ("loginprobe_summary", verdict.summary),
-                ("loginprobe_next_step", verdict.next_step),
-            ]
-        )
+        properties = verdict_properties(verdict.primary, verdict.summary, verdict.next_step, evidence.run_id)
+        request.node.user_properties.extend(properties.items())
         request.node.stash.setdefault(_VERDICTS_KEY, []).append((resolved.name, verdict))
         request.config.stash[_VERDICTS_KEY].append((request.node.nodeid, verdict))
         return ProbeResult(evidence, verdict)
@@ -216,13 +272,25 @@ def pytest_runtest_makereport(
     report = yield
     verdicts = item.stash.get(_VERDICTS_KEY, [])
     if report.when == "call" and verdicts:
-        text = "\n".join(f"{site}: {v.primary} - {v.summary} Next: {v.next_step}" for site, v in verdicts)
-        report.sections.append(("loginprobe verdict", text))
+        # A verdict is said once: a failure that already starts with it (assert_ok) gets no section,
+        # and no line in the session's summary either.
+        told = report.longreprtext if report.failed else ""
+        untold = [(site, v) for site, v in verdicts if f"{v.primary}: {v.summary}" not in told]
+        said = item.config.stash.setdefault(_TOLD_KEY, set())
+        said.update((item.nodeid, id(v)) for site, v in verdicts if (site, v) not in untold)
+        if untold:
+            text = "\n".join(f"{site}: {v.primary}: {v.summary} Next: {v.next_step}" for site, v in untold)
+            report.sections.append(("loginprobe verdict", text))
     return report
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    failing = [(node, v) for node, v in config.stash.get(_VERDICTS_KEY, []) if v.primary != "none"]
+    told = config.stash.get(_TOLD_KEY, set())
+    failing = [
+        (node, v)
+        for node, v in config.stash.get(_VERDICTS_KEY, [])
+        if v.primary != "none" and (node, id(v)) not in told
+    ]
     if failing:
         terminalreporter.section("loginprobe verdicts")
         for node, verdict in failing:

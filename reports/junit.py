@@ -8,6 +8,20 @@ from pathlib import Path
 from loginprobe.report import Report
 from loginprobe.reports.matrix import Cell, matrix, verdict_for
 
+# One set of JUnit property names for junit.xml and the pytest plugin's --junitxml, prefixed so they
+# never clash with a suite's own record_property names.
+CAUSE = "loginprobe_cause"
+SUMMARY = "loginprobe_summary"
+NEXT_STEP = "loginprobe_next_step"
+RUN_ID = "loginprobe_run_id"
+STATUS = "loginprobe_status"
+TRACE = "loginprobe_trace"
+
+
+def verdict_properties(cause: str, summary: str, next_step: str | None, run_id: str) -> dict[str, str]:
+    """The JUnit properties of a verdict on one run (the same names from the CLI and the plugin)."""
+    return {CAUSE: cause, SUMMARY: summary, NEXT_STEP: next_step or "", RUN_ID: run_id}
+
 
 def _seconds(cell: Cell) -> str:
     if cell.run is None:
@@ -40,13 +54,13 @@ def junit_tree(report: Report) -> ET.ElementTree[ET.Element]:
                 counts["failures"] += 1
                 cause = verdict.primary if verdict else "unknown"
                 summary = verdict.summary if verdict else c.run.outcome.reason
+                next_step = verdict.next_step if verdict else None
                 _properties(
                     case,
                     {
-                        "cause": cause,
-                        "run_id": c.run.run_id,
-                        "trace": c.run.artifacts.trace or "",
-                        "status": str(c.status) if c.status is not None else "",
+                        **verdict_properties(cause, summary, next_step, c.run.run_id),
+                        TRACE: c.run.artifacts.trace or "",
+                        STATUS: str(c.status) if c.status is not None else "",
                     },
                 )
                 failure = ET.SubElement(case, "failure", message=f"{cause}: {summary}", type=cause)
@@ -60,7 +74,7 @@ def junit_tree(report: Report) -> ET.ElementTree[ET.Element]:
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=c.detail)
             elif c.run is not None:
-                _properties(case, {"run_id": c.run.run_id, "status": str(c.status or "")})
+                _properties(case, {RUN_ID: c.run.run_id, STATUS: str(c.status or "")})
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from loginprobe.errors import OutputError
 from loginprobe.report import Report
-from loginprobe.reports import github_outputs, load_report, render_all
+from loginprobe.reports import github_outputs, junit, load_report, render_all
 from loginprobe.reports.github import error_annotations
 from loginprobe.reports.terminal import engines_table, print_summary, summary_table
 from loginprobe.verdict import Verdict
@@ -48,13 +48,26 @@ def test_junit_has_one_testcase_per_site_engine_mode(report: Report, tmp_path: P
     assert failure.get("type") == "stale-cookie"
     assert (failure.get("message") or "").startswith("stale-cookie: The persisted Chromium profile")
     props = {p.get("name"): p.get("value") for p in failing.iter("property")}
-    assert props["cause"] == "stale-cookie"
-    assert props["run_id"] == "shop-chromium-persisted"
-    assert props["trace"] == "shop-chromium-persisted/trace.zip"
+    # the property names the pytest plugin writes too
+    assert props[junit.CAUSE] == props["loginprobe_cause"] == "stale-cookie"
+    assert (props[junit.SUMMARY] or "").startswith("The persisted Chromium profile")
+    assert props[junit.NEXT_STEP]
+    assert props[junit.RUN_ID] == "shop-chromium-persisted"
+    assert props[junit.TRACE] == "shop-chromium-persisted/trace.zip"
 
     assert cases[("loginprobe.shop", "chromium-fresh")].find("failure") is None
     skipped = cases[("loginprobe.api", "webkit-fresh")].find("skipped")
     assert skipped is not None and "Playwright's build" in (skipped.get("message") or "")
+
+
+def test_junit_has_no_testcase_for_an_engine_nobody_asked_for(tmp_path: Path) -> None:
+    # Given a check of Chromium alone, on a machine that also knows Firefox and (unavailable) WebKit
+    full = make_report()
+    report = make_report(runs=[r for r in full.runs if r.engine == "chromium"], skipped=[])
+    render_all(report, tmp_path)
+    names = {c.get("name", "") for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")}
+    # Then junit.xml has Chromium's test cases only: no skipped ones for the engines not asked for
+    assert names == {"chromium-fresh", "chromium-persisted"}
 
 
 def test_markdown_has_verdict_matrix_findings_and_trace_commands(report: Report, tmp_path: Path) -> None:
