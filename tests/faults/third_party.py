@@ -26,6 +26,8 @@ from tests.faults.servers import kill_tree
 ROOT = Path(__file__).resolve().parents[2]
 SERVERS_VENV = ROOT / ".venv" / "servers"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+# What Debian's own nginx.conf includes: without it every file is `default_type` (text/plain).
+MIME_TYPES = "/etc/nginx/mime.types"
 START_S = 30.0
 
 
@@ -86,21 +88,19 @@ def sha_htpasswd(user: str, password: str) -> str:
     return f"{user}:{{SHA}}{digest}\n"
 
 
-@contextmanager
-def nginx_auth_basic(folder: Path, user: str = "user", password: str = "passwd") -> Iterator[str]:
-    """nginx (not a daemon, its own prefix) with `/` open and `/api/items.json` behind `auth_basic`."""
+def nginx_command(prefix: Path, port: int, server: str, http: str = "") -> list[str]:
+    """Write `prefix/nginx.conf` (not a daemon, one process, every path under `prefix`) with one server
+    on 127.0.0.1:`port` whose body is `server`, `http` at the http level; the command that runs it.
+
+    Written again with the same port and nginx restarted, it is the user's "edit the config, reload".
+    """
     if not Path(NGINX).exists():
         _missing("nginx")
-    prefix = folder / "nginx"
-    (prefix / "logs").mkdir(parents=True)
-    (prefix / "htpasswd").write_text(sha_htpasswd(user, password), encoding="utf-8")
-    (prefix / "html" / "api").mkdir(parents=True)
-    (prefix / "html" / "api" / "items.json").write_text('{"items": []}', encoding="utf-8")
-    port = free_port()
-    temp = "".join(
-        f"    {kind}_temp_path {prefix / kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temp = "".join(f"    {kind}_temp_path {prefix / kind};\n" for kind in kinds)
+    body = "".join(f"        {line}\n" if line.strip() else "\n" for line in server.strip("\n").splitlines())
+    extra = "".join(f"    {line}\n" for line in http.strip("\n").splitlines())
     (prefix / "nginx.conf").write_text(
         f"""daemon off;
 master_process off;
@@ -108,30 +108,40 @@ pid {prefix / "nginx.pid"};
 error_log {prefix / "logs" / "error.log"} warn;
 events {{ worker_connections 64; }}
 http {{
+    include {MIME_TYPES};
     access_log {prefix / "logs" / "access.log"};
-{temp}    server {{
+{temp}{extra}    server {{
         listen 127.0.0.1:{port};
-        default_type text/html;
-        location = / {{ return 200 "<!doctype html><title>app</title><h1>app</h1>"; }}
-        # A static file, not `return`: `return` answers in the rewrite phase, before auth_basic runs.
-        location /api/ {{
-            auth_basic "nginx api";
-            auth_basic_user_file {prefix / "htpasswd"};
-            root {prefix / "html"};
-        }}
-    }}
+{body}    }}
 }}
 """,
         encoding="utf-8",
     )
-    command = [
-        NGINX,
-        "-p",
-        str(prefix),
-        "-c",
-        str(prefix / "nginx.conf"),
-        "-e",
-        str(prefix / "logs" / "error.log"),
-    ]
+    logs = prefix / "logs"
+    return [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(logs / "error.log")]
+
+
+@contextmanager
+def nginx_auth_basic(folder: Path, user: str = "user", password: str = "passwd") -> Iterator[str]:
+    """nginx (not a daemon, its own prefix) with `/` open and `/api/items.json` behind `auth_basic`."""
+    prefix = folder / "nginx"
+    (prefix / "html" / "api").mkdir(parents=True)
+    (prefix / "htpasswd").write_text(sha_htpasswd(user, password), encoding="utf-8")
+    (prefix / "html" / "api" / "items.json").write_text('{"items": []}', encoding="utf-8")
+    port = free_port()
+    command = nginx_command(
+        prefix,
+        port,
+        f"""
+default_type text/html;
+location = / {{ return 200 "<!doctype html><title>app</title><h1>app</h1>"; }}
+# A static file, not `return`: `return` answers in the rewrite phase, before auth_basic runs.
+location /api/ {{
+    auth_basic "nginx api";
+    auth_basic_user_file {prefix / "htpasswd"};
+    root {prefix / "html"};
+}}
+""",
+    )
     with _serving(command, port, prefix / "logs" / "stdout.log", prefix) as origin:
         yield origin

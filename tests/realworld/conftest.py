@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.third_party import nginx_command
 from tests.realworld.servers import APPS, PASSWORD, Service, free_port, running
 
 DJANGO_SITE = APPS / "django_site"
@@ -107,6 +108,30 @@ def varnish_server(folder: Path, vcl: str, backend: Service) -> Iterator[Service
     )  # fmt: skip
     with running(service):
         yield service
+
+
+@contextmanager
+def nginx_server(folder: Path, server: str, http: str = "") -> Iterator[Service]:
+    """Debian's nginx in the foreground on 127.0.0.1 with one server block (`server` is its body, `http`
+    goes at the http level), its prefix, logs and files under `folder / "nginx"`."""
+    port = free_port()
+    prefix = folder / "nginx"
+    service = Service(
+        name="nginx",
+        argv=nginx_command(prefix, port, server, http),
+        ready_url=f"http://127.0.0.1:{port}/",
+        log=prefix / "logs" / "stdout.log",
+        cwd=prefix,
+    )
+    with running(service):
+        yield service
+
+
+def reconfigure_nginx(service: Service, server: str, http: str = "") -> None:
+    """What a user does to change the site: edit nginx.conf, then restart nginx on the same address."""
+    prefix = Path(service.argv[service.argv.index("-p") + 1])
+    nginx_command(prefix, int(service.origin.rsplit(":", 1)[1]), server, http)
+    service.restart()
 
 
 JSON_SERVER = Path(__file__).resolve().parent / "json_server"
