@@ -10,9 +10,11 @@ from loginprobe.checks.common import (
     credential_sent,
     describe_challenges,
     error_texts,
+    failing_runs,
     make_finding,
     primary_runs,
     protected_exchange,
+    server_says,
     status_text,
     where,
 )
@@ -22,6 +24,14 @@ from loginprobe.verdict import DIRECT, INFERRED_STRONG, STATED, Finding
 
 PROXY_FAILURES = re.compile(r"PROXY|TUNNEL", re.IGNORECASE)
 NO_CREDENTIAL_WORDS = r"\bno\b.*(token|credential|authori[sz]ation|key)|missing|not provided|required"
+# A server saying in words that no credential reached it (DRF "Authentication credentials were not
+# provided.", "missing bearer token"). Not "Authorization Required": the title of nginx's and Apache's
+# stock 401 page, which they send whatever arrived.
+NOT_ARRIVED_WORDS = re.compile(
+    r"not (been )?(provided|supplied|present)|\bmissing\b|\bno (credentials?|token|authori[sz]ation)\b",
+    re.IGNORECASE,
+)
+REFUSED_WORDS = re.compile(r"invalid|expired|revoked|incorrect|wrong|bad |malformed", re.IGNORECASE)
 
 
 @check(cause="proxy-interference")
@@ -105,5 +115,38 @@ def proxy_changes_outcome(ev: SiteEvidence) -> Iterator[Finding]:
             "Make the proxy pass the Authorization and Cookie headers through unchanged (or bypass it "
             "for this host); compare its configuration with the direct path.",
             failed,
+            ex,
+        )
+
+
+@check(cause="proxy-interference")
+def credential_lost_on_the_way(ev: SiteEvidence) -> Iterator[Finding]:
+    """The browser sent Authorization in the scheme the server asks for, and the server said none came."""
+    for run in failing_runs(ev):
+        if _partner(ev, run) is not None:
+            continue  # a run with and without --proxy: proxy_changes_outcome compares the two
+        ex = protected_exchange(run)
+        if ex is None or ex.status != 401 or ex.authorization is None:
+            continue
+        scheme = ex.authorization.scheme
+        asked = [ch for ch in ex.challenges if ch.scheme.lower() == scheme.lower()]
+        if not asked:
+            continue  # another scheme than the one asked for: the server rightly saw no credentials
+        texts = error_texts(ex)
+        if not any(NOT_ARRIVED_WORDS.search(t) for t in texts) or any(REFUSED_WORDS.search(t) for t in texts):
+            continue
+        said = (server_says(ex) or "")[:160]
+        yield make_finding(
+            STATED,
+            f"{where(run, ex)} carried {credential_sent(run, ex)}, the scheme the server's challenge "
+            f"`{describe_challenges(asked)}` asks for, yet the server answered {status_text(ex)} saying "
+            f'"{said}": the header never reached the application. Something between the browser and the '
+            "app removed it: a reverse proxy, load balancer or gateway in front of the site, or an app "
+            "server that does not pass Authorization on.",
+            "Make every hop in front of the application pass the Authorization header through unchanged "
+            '(nginx: no `proxy_set_header Authorization ""`; Apache: no `RequestHeader unset Authorization`, '
+            "and `WSGIPassAuthorization On` / `CGIPassAuth On` for WSGI and CGI apps); compare with a "
+            "request sent straight to the application.",
+            run,
             ex,
         )
