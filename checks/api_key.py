@@ -23,7 +23,11 @@ from loginprobe.verdict import DIRECT, INFERRED_STRONG, INFERRED_WEAK, Finding
 REFUSED_WORDS = r"revoked|expired|disabled|unknown|invalid|not valid|not found|inactive|suspended|quota"
 QUERY_WORDS = re.compile(r"\bquery\b|\bparameter\b|\bparam\b|\?[\w-]+=", re.IGNORECASE)
 HEADER_WORDS = re.compile(r"\bheader\b", re.IGNORECASE)
-MISSING_WORDS = re.compile(r"\bno\b|missing|required|absent|not (provided|present|found in)", re.IGNORECASE)
+# "Authorization Required" is the title of nginx's and Apache's stock 401 page, sent whatever arrived.
+MISSING_WORDS = re.compile(
+    r"\bno\b|missing|(?<!authorization )(?<!authorisation )required|absent|not (provided|present|found in)",
+    re.IGNORECASE,
+)
 HEADER_NAME = re.compile(r"\b(?:x-[a-z0-9-]+|authorization|api-?key|apikey)\b", re.IGNORECASE)
 
 

@@ -80,6 +80,22 @@ def test_api_key_missing() -> None:
     assert "carried no API key in the header X-API-Key" in found[0].summary
 
 
+def test_the_stock_401_page_of_a_web_server_says_nothing_about_where_the_key_goes() -> None:
+    # Given nginx's `return 401;` to a revoked key: its own page, titled "401 Authorization Required"
+    exchanges = api_call(
+        url=f"{APP}/v1/data", status=401, request_headers=[("X-API-Key", KEY_FP)],
+        body="401 Authorization Required nginx/1.22.1",
+    )  # fmt: skip
+    run = make_run(
+        exchanges, flow="api-key", protected_url=f"{APP}/v1/data", credentials=["api_key"],
+        api_key_name="X-API-Key", api_key_location="header",
+    )  # fmt: skip
+    # Then the key was sent and refused; nothing says it belongs elsewhere
+    (found,) = findings_of("invalid_api_key", make_site(run))
+    assert "sent the key in the header X-API-Key and the server refused it" in found.summary
+    assert "as if no key came" not in found.summary
+
+
 def _role_run(status: int) -> object:
     scope = challenge(
         "Bearer", error="insufficient_scope", error_description="requires the role admin", scope="admin"
