@@ -239,6 +239,34 @@ def accepted_elsewhere(run: RunEvidence) -> tuple[str, Challenge | None, Exchang
     return None
 
 
+def named_realm(ex: Exchange) -> Challenge | None:
+    """The first challenge of the answer that names a realm."""
+    return next((ch for ch in ex.challenges if ch.realm is not None), None)
+
+
+def same_protection_space(here: Challenge | None, there: Challenge | None) -> bool:
+    """Both challenges name the same realm with the same scheme. A realm on one origin is one protection
+    space (RFC 9110 §11.5): credentials it accepts at one path are valid for the whole space."""
+    return (
+        here is not None
+        and there is not None
+        and here.realm is not None
+        and here.realm == there.realm
+        and here.scheme.lower() == there.scheme.lower()
+    )
+
+
+def accepted_in_own_realm(run: RunEvidence, ex: Exchange) -> tuple[str, Challenge, Exchange] | None:
+    """Another path of the origin, in the realm that refused `ex`, that accepted the same credentials."""
+    here = named_realm(ex)
+    for url, challenge, answer in realm_probes(run):
+        if answer is None or challenge is None or not ok_status(answer.status):
+            continue
+        if same_protection_space(here, challenge):
+            return url, challenge, answer
+    return None
+
+
 # -- statuses --------------------------------------------------------------------------------------
 
 
@@ -266,6 +294,11 @@ def status_text(ex: Exchange) -> str:
 
 def ok_status(status: int | None) -> bool:
     return status is not None and 200 <= status < 400
+
+
+def is_redirect(ex: Exchange) -> bool:
+    """A redirect with a Location to follow (3xx other than 304 Not Modified)."""
+    return ex.status is not None and 300 <= ex.status < 400 and ex.status != 304
 
 
 # -- what a request carried ------------------------------------------------------------------------
@@ -312,8 +345,8 @@ def answered_below_capture(run: RunEvidence, ex: Exchange) -> str | None:
     Chromium answers Basic/Digest challenges inside its network stack (`hidden_request_headers` names
     `authorization`): the answered 401 and the Authorization never reach DevTools. When such a run was
     given the flow's credentials, the engine answered every challenge of that scheme, so the request
-    carried them when the response is a success or still challenges that scheme (the server asked
-    again: it refused them). A Digest challenge with stale=true asks only for a new nonce.
+    carried them when the response is a success (not a redirect) or still challenges that scheme (the
+    server asked again: it refused them). A Digest challenge with stale=true asks only for a new nonce.
     """
     exp = run.expectations
     wanted = FLOW_SCHEME.get(exp.flow)
@@ -328,7 +361,9 @@ def answered_below_capture(run: RunEvidence, ex: Exchange) -> str | None:
     challenged = any(
         ch.scheme.lower() == wanted and ch.params.get("stale", "").lower() != "true" for ch in ex.challenges
     )
-    if not challenged and not (ok_status(ex.status) and same_resource(ex.url, exp.protected_url)):
+    # A redirect proves nothing: a server sends it before (or without) asking for credentials.
+    passed = ok_status(ex.status) and not is_redirect(ex)
+    if not challenged and not (passed and same_resource(ex.url, exp.protected_url)):
         return None
     return (
         f"the configured {wanted.capitalize()} username and password ({run.engine} answers the challenge "

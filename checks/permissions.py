@@ -7,18 +7,21 @@ from collections.abc import Iterator
 
 from loginprobe.checks.common import (
     SESSION_FLOWS,
+    accepted_in_own_realm,
     accepted_submission,
     credential_sent,
     effective_status,
     error_texts,
     failing_runs,
+    is_rejection,
     make_finding,
     protected_exchange,
+    status_text,
     where,
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import INFERRED_STRONG, INFERRED_WEAK, STATED, Finding
+from loginprobe.verdict import DIRECT, INFERRED_STRONG, INFERRED_WEAK, STATED, Finding
 
 PERMISSION_WORDS = r"permission|forbidden|not allowed|not authori[sz]ed to|role|scope|privilege|access denied"
 CLAIMS = ("roles", "role", "scope", "scp", "groups", "permissions", "realm_access")
@@ -99,3 +102,30 @@ def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
                 run,
                 ex,
             )
+
+
+@check(cause="insufficient-permissions")
+def refused_in_own_realm(ev: SiteEvidence) -> Iterator[Finding]:
+    """HTTP credentials refused at the URL but accepted at another path of the same realm."""
+    # Authenticated, not authorized: servers such as Apache answer an authorization failure with the
+    # challenge again, where RFC 9110 §15.5.4 calls for 403.
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or not is_rejection(ex):
+            continue
+        found = accepted_in_own_realm(run, ex)
+        if found is None:
+            continue
+        url, realm, answer = found
+        sent = credential_sent(run, ex) or "the configured credentials"
+        yield make_finding(
+            DIRECT,
+            f'{where(run, ex)} refused {sent} ({status_text(ex)}, realm "{realm.realm}"), but the same '
+            f"realm accepted the same username and password at {url} ({answer.status}): the credentials "
+            "are valid, this user is not allowed at this URL (RFC 9110 §15.5.4 calls for 403 here, not "
+            "a new challenge).",
+            f"Give this user access to {ex.url} (the server's user or group rules for that path), or test "
+            "with a user who has it; the password is right.",
+            run,
+            ex,
+        )

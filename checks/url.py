@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from loginprobe.checks.cache import cache_evidence
 from loginprobe.checks.common import (
     accepted_elsewhere,
+    accepted_in_own_realm,
     auth_path,
     credential_sent,
     failing_runs,
     is_rejection,
     make_finding,
+    named_realm,
     protected_exchange,
     status_text,
     where,
@@ -97,9 +99,11 @@ def wrong_realm(ev: SiteEvidence) -> Iterator[Finding]:
         found = accepted_elsewhere(run)
         if ex is None or found is None or not is_rejection(ex):
             continue
+        if accepted_in_own_realm(run, ex) is not None:
+            continue  # the same realm accepts them elsewhere: a permission, not a URL (permissions.py)
         url, other, answer = found
         sent = credential_sent(run, ex) or "the configured credentials"
-        here = next((ch for ch in ex.challenges if ch.realm is not None), None)
+        here = named_realm(ex)
         here_realm = f'the realm "{here.realm}"' if here is not None else "an area without a named realm"
         there = (
             f'realm "{other.realm}"' if other is not None and other.realm is not None else "no named realm"

@@ -57,6 +57,20 @@ def test_redirect_to_another_host_loses_the_session() -> None:
     assert verdict.confidence == 0.9
 
 
+def test_a_redirect_never_counts_as_hidden_basic_credentials() -> None:
+    # Given Chromium (which answers Basic below capture) sent to another origin by a 301 at the
+    # configured URL, where the new origin's page answered 200
+    moved = make_exchange(0, f"{APP}/old-staff/", status=301, location="http://localhost:5000/staff/")
+    landed = make_exchange(1, "http://localhost:5000/staff/", status=200, redirected_from=0)
+    run = make_run([moved, landed], flow="basic", protected_url=f"{APP}/old-staff/", success=False)
+    run = run.model_copy(update={"hidden_request_headers": ["authorization"]})
+    # Then the redirect is wrong-url, and the 301 is not said to have carried the credentials
+    verdict = verdict_of(make_site(run))
+    assert verdict.primary == "wrong-url"
+    assert "username and password" not in verdict.summary, verdict.summary
+    assert "redirected (301, Location http://localhost:5000/staff/)" in verdict.summary
+
+
 def test_unresolvable_host() -> None:
     ex = make_exchange(0, "http://app.exmaple.com/login", status=None, failure="net::ERR_NAME_NOT_RESOLVED")
     run = make_run([ex], protected_url="http://app.exmaple.com/account")
