@@ -406,7 +406,21 @@ def login_submissions(run: RunEvidence, until: Exchange | None = None) -> list[E
         if ex.method.upper() == "POST"
         and (limit is None or ex.id < limit)
         and not same_resource(ex.url, run.expectations.protected_url)
+        and not _third_party_post(run, ex)
     ]
+
+
+def _third_party_post(run: RunEvidence, ex: Exchange) -> bool:
+    """A script's POST to another site than its page's (an analytics beacon, a tracker), which neither
+    set a cookie nor handed out a secret: no login takes credentials that way, so its 401 is noise."""
+    if ex.is_navigation or ex.resource_type == "document" or not ex.frame_url:
+        return False
+    if site_of(ex.url) == site_of(ex.frame_url) or ex.set_cookies:
+        return False
+    issuer = run.expectations.issuer
+    if issuer and ex.origin == origin_of(issuer):
+        return False
+    return supplied_credential(run, ex) is None
 
 
 # How login pages say that the credentials were refused (the quoted message shows whatever it says).
@@ -456,19 +470,25 @@ def quote(text: str, rx: re.Pattern[str], limit: int = 200) -> str | None:
 def login_refusal(run: RunEvidence, until: Exchange | None = None) -> LoginRefusal | None:
     """How the last login submission (before `until`) was refused, or None when it was not.
 
-    Refused means: the submission was answered 401 or 403, or it led (directly, or by redirects) back
-    to the login form's page with a message that refuses the credentials. Cookie-session apps
-    commonly answer either way, without any WWW-Authenticate challenge.
+    Refused means: the submission was answered 401 or 403 (or 400/422 with words that refuse the
+    credentials), or it led (directly, or by redirects) back to the login form's page with such a
+    message. Cookie-session apps commonly answer either way, without any WWW-Authenticate challenge.
     """
     submissions = login_submissions(run, until)
     if not submissions:
         return None
     submission = submissions[-1]
-    if effective_status(submission) in (401, 403):
-        text = body_text(submission.body_excerpt or "")
+    status = effective_status(submission)
+    text = body_text(submission.body_excerpt or "")
+    if status in (401, 403):
         return LoginRefusal(
             submission, submission, quote(text, REFUSAL_WORDS) or server_says(submission), False
         )
+    worded = quote(text, REFUSAL_WORDS)
+    if status in (400, 422) and worded is not None:
+        # Many login APIs answer a wrong password 400 or 422 with the reason in the body
+        # (json-server-auth "Incorrect password", OAuth's token endpoint `invalid_grant`).
+        return LoginRefusal(submission, submission, worded.strip('"'), False)  # a JSON string's quotes
     landing = _landing(run, submission)
     if not ok_status(landing.status) or (landing.status or 0) >= 300:
         return None
@@ -623,6 +643,20 @@ def site_of(url: str) -> str:
         labels = host.split(".")
         registrable = ".".join(labels[-2:]) if len(labels) > 1 else host
     return f"{urlsplit(url).scheme}://{registrable}"
+
+
+def authorization_request(url: str) -> bool:
+    """An OAuth 2.0 authorization request (RFC 6749 §4.1.1: `response_type` and `client_id`) or a SAML
+    AuthnRequest: the site sending the browser to its identity provider, by design."""
+    params = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    return {"response_type", "client_id"} <= params or "SAMLRequest" in params
+
+
+def authorization_response(url: str) -> bool:
+    """The identity provider's answer to an authorization request, at the app's callback (RFC 6749
+    §4.1.2: `code` or `error`, with the request's `state`)."""
+    params = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    return "state" in params and bool(params & {"code", "error"})
 
 
 def domain_matches(host: str, domain: str) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from loginprobe.checks.common import (
     FLOW_SCHEME,
     REFUSAL_WORDS,
+    SECRET_MARK,
     SESSION_FLOWS,
     LoginRefusal,
     accepted_elsewhere,
@@ -18,21 +19,24 @@ from loginprobe.checks.common import (
     engine_limited,
     error_texts,
     failing_runs,
+    header_value,
     is_rejection,
     login_refusal,
     make_finding,
     mentions,
     passing_runs,
     protected_exchange,
+    secrets_sent,
     server_says,
     status_text,
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
+from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, origin_of
 from loginprobe.verdict import (
     DIRECT,
     HEURISTIC,
+    INFERRED,
     INFERRED_STRONG,
     INFERRED_WEAK,
     PRIMARY_FLOOR,
@@ -199,3 +203,52 @@ def invalid_credentials(ev: SiteEvidence) -> Iterator[Finding]:
         first.answer,
         sorted({item.run.engine for item in rejections}),
     )
+
+
+def _stored_tokens(run: RunEvidence, ex: Exchange) -> list[tuple[str, str, str]]:
+    """(where, key, mark) of the secrets that the storage of the page making `ex` held after the run
+    (localStorage, sessionStorage): tokens a single-page app keeps for its scripts to send."""
+    page = origin_of(ex.frame_url) if ex.frame_url else ex.origin
+    found: list[tuple[str, str, str]] = []
+    for area in run.after.storage:
+        if area.origin not in (page, ex.origin):
+            continue
+        for where_kept, values in (("localStorage", area.local), ("sessionStorage", area.session)):
+            for key, value in values.items():
+                mark = SECRET_MARK.search(value)
+                if mark is not None:
+                    found.append((where_kept, key, mark.group(0)))
+    return found
+
+
+@check(cause="missing-credentials")
+def stored_token_not_sent(ev: SiteEvidence) -> Iterator[Finding]:
+    """The page's storage held a token, yet the app's protected request carried none and got 401."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        exp = run.expectations
+        if ex is None or not is_rejection(ex) or ex.from_cache or exp.flow not in (*SESSION_FLOWS, "visit"):
+            continue
+        if secrets_sent(ex) or header_value(ex.request_headers, "authorization") is not None:
+            continue  # it carried something: whether that was refused is for the other checks
+        stored = _stored_tokens(run, ex)
+        if not stored:
+            continue
+        kept, key, mark = stored[0]
+        jwt = next((j for j in run.jwts if j.fingerprint == mark), None)
+        what = "a secret"
+        if jwt is not None:
+            what = f"a JWT for sub={jwt.claims['sub']}" if "sub" in jwt.claims else "a JWT"
+        said = server_says(ex)
+        server_said = f" (the server said: {said[:160]})" if said else ""
+        stored_by = " that this run's login stored" if run.login_ran else ""
+        yield make_finding(
+            INFERRED,
+            f"{where(run, ex)} carried no Authorization and no other credential and got {status_text(ex)}"
+            f"{server_said}, while the page's {kept} held `{key}` ({what}, {mark}){stored_by}: the app's "
+            "script did not attach the token to this request.",
+            "Make the app send the stored token with this request (for example `Authorization: Bearer "
+            "<token>` in the fetch/XHR helper); the login itself works.",
+            run,
+            ex,
+        )

@@ -9,13 +9,17 @@ from loginprobe.checks.common import (
     SESSION_FLOWS,
     accepted_in_own_realm,
     accepted_submission,
+    cookie_pairs,
     credential_sent,
     effective_status,
     error_texts,
     failing_runs,
+    is_deletion,
     is_rejection,
     make_finding,
+    mentions,
     protected_exchange,
+    server_says,
     status_text,
     where,
 )
@@ -25,6 +29,29 @@ from loginprobe.verdict import DIRECT, INFERRED_STRONG, INFERRED_WEAK, STATED, F
 
 PERMISSION_WORDS = r"permission|forbidden|not allowed|not authori[sz]ed to|role|scope|privilege|access denied"
 CLAIMS = ("roles", "role", "scope", "scp", "groups", "permissions", "realm_access")
+# Words with which a server names another reason to refuse a known session (expiry, CSRF).
+NOT_PERMISSION_WORDS = r"expir|not (yet )?valid|\bnbf\b|\bexp\b|csrf|cross.site request"
+
+
+def _session_renewed(run: RunEvidence, ex: Exchange) -> str | None:
+    """The session cookies this run's login had just set that `ex` carried and whose 401 renewed them
+    (a new Set-Cookie, not a deletion), or None: a server that renews a session knows its user."""
+    if not run.login_ran:
+        return None
+    # By name: a rolling session gets a new value on every response, and not every response that
+    # renewed it is in the capture (a page's subresources, a navigation that was replaced).
+    set_before = {
+        sc.name
+        for item in run.exchanges
+        if item.id < ex.id
+        for sc in item.set_cookies
+        if not is_deletion(sc.attributes)
+    }
+    fresh = {name for name, _ in cookie_pairs(ex) if name in set_before}
+    if any(is_deletion(sc.attributes) for sc in ex.set_cookies if sc.name in fresh):
+        return None  # the server dropped the session: it did not know it
+    renewed = sorted({sc.name for sc in ex.set_cookies} & fresh)
+    return ", ".join(f"`{name}`" for name in renewed) or None
 
 
 def _claim_text(value: object) -> str:
@@ -74,6 +101,25 @@ def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
                 f"{misuse}.",
                 "Grant the user the role or scope the resource requires (or request a token with that "
                 "scope); the credentials themselves are valid.",
+                run,
+                ex,
+            )
+            continue
+        renewed = _session_renewed(run, ex) if run.expectations.flow in SESSION_FLOWS else None
+        other_cause = mentions(error_texts(ex), NOT_PERMISSION_WORDS)
+        if status == 401 and not ex.challenges and renewed and not other_cause:
+            # Read before the server's words: a server that renews the session it was sent knows the
+            # user, whatever its 401 says (express-openid-connect refuses a missing claim with
+            # "Authentication is required for this route.", as it refuses nobody).
+            words = server_says(ex)
+            server_words = f" (the server said: {words[:160]})" if words else ""
+            yield make_finding(
+                INFERRED_WEAK,
+                f"{where(run, ex)} carried the session this run's login had just set (cookie {renewed}) "
+                f"and got 401{server_words}, yet that response renewed the session cookie instead of "
+                f"clearing it: the server knows this user and refuses this resource to them{misuse}.",
+                "Give this user the role, group or claim the resource requires (or test with a user who "
+                "has it); ask the site to answer 403 for authenticated-but-not-allowed requests.",
                 run,
                 ex,
             )

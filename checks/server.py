@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlsplit
 
 from loginprobe.checks.cache import cache_evidence
 from loginprobe.checks.common import (
@@ -12,6 +13,8 @@ from loginprobe.checks.common import (
     accepted_submission,
     answered_below_capture,
     auth_path,
+    authorization_request,
+    authorization_response,
     cookie_pairs,
     failing_runs,
     make_finding,
@@ -19,11 +22,12 @@ from loginprobe.checks.common import (
     passing_runs,
     primary_runs,
     protected_exchange,
+    server_says,
     where,
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import DIRECT, HEURISTIC, HYGIENE_STRONG, Finding
+from loginprobe.verdict import DIRECT, HEURISTIC, HYGIENE_STRONG, INFERRED, Finding
 
 # Headers that name the backend node that answered (load balancers, PaaS routers, CDNs).
 BACKEND_HEADER = re.compile(
@@ -166,3 +170,68 @@ def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
         ex,
         {r.engine for r, _, _ in examples},
     )
+
+
+# Parameters of an authorization request that say which app asked and where the answer must go.
+CLIENT_PARAMS = ("client_id", "redirect_uri", "response_type", "scope")
+
+
+def _oauth_url(url: str, names: tuple[str, ...]) -> str:
+    """The URL without its query, then the named parameters (never a code or state) as written."""
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    shown = ", ".join(f"{name}={params[name]}" for name in names if name in params)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + (f" ({shown})" if shown else "")
+
+
+def _error_page(run: RunEvidence, ex: Exchange) -> bool:
+    """A page the browser navigated to that answered with an error status."""
+    return (ex.is_navigation or ex.resource_type == "document") and (ex.status or 0) >= 400
+
+
+@check(cause="server-misconfiguration")
+def provider_refused_request(ev: SiteEvidence) -> Iterator[Finding]:
+    """The identity provider answered the app's authorization request with an error page."""
+    for run in failing_runs(ev):
+        ex = next((e for e in run.exchanges if _error_page(run, e) and authorization_request(e.url)), None)
+        if ex is None:
+            continue
+        said = server_says(ex)
+        yield make_finding(
+            DIRECT,
+            f"The identity provider refused the app's authorization request: {ex.method} "
+            f"{_oauth_url(ex.url, CLIENT_PARAMS)} in {run.label} answered {ex.status}"
+            f"{f': {said[:240]}' if said else ''}; no login form was shown.",
+            "Make the app's OAuth/OIDC client settings match its registration at the identity provider "
+            "(the exact redirect_uri, client id, allowed scopes and response types), on either side.",
+            run,
+            ex,
+        )
+
+
+@check(cause="server-misconfiguration")
+def callback_refused(ev: SiteEvidence) -> Iterator[Finding]:
+    """The identity provider sent the browser back to the app's callback, and the callback failed."""
+    for run in failing_runs(ev):
+        ex = next((e for e in run.exchanges if _error_page(run, e) and authorization_response(e.url)), None)
+        if ex is None:
+            continue
+        params = dict(parse_qsl(urlsplit(ex.url).query, keep_blank_values=True))
+        described = f", {params['error_description']}" if params.get("error_description") else ""
+        sent_back = f"an error (error={params['error']}{described})" if "error" in params else "a code"
+        said = server_says(ex)
+        withheld = sorted({c.name for c in ex.cookies_not_sent})
+        # A cookie the browser withheld from the callback explains its failure better (cookies.py).
+        confidence = HEURISTIC if withheld else INFERRED
+        yield make_finding(
+            confidence,
+            f"The identity provider sent the browser back to the app with {sent_back}, and the app's "
+            f"callback {ex.method} {_oauth_url(ex.url, ('iss',))} in {run.label} answered {ex.status}"
+            f"{f': {said[:240]}' if said else ''}; the sign-in never finished, so the protected request "
+            "had no session.",
+            "Read the app's log for the callback: a wrong client secret or token endpoint auth method "
+            "(the provider refuses the code exchange), a clock or issuer mismatch, or a state/nonce check "
+            "that failed. The password was accepted.",
+            run,
+            ex,
+        )

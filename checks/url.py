@@ -9,6 +9,7 @@ from loginprobe.checks.common import (
     accepted_elsewhere,
     accepted_in_own_realm,
     auth_path,
+    authorization_request,
     credential_sent,
     failing_runs,
     is_rejection,
@@ -46,6 +47,8 @@ def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
         if hop_index is None:
             continue
         before_hop, after_hop = chain[hop_index - 1], chain[hop_index]
+        if authorization_request(after_hop.url):
+            continue  # the site sent the browser to its identity provider: by design, not a wrong URL
         carried = credential_sent(run, before_hop)
         kept = credential_sent(run, after_hop)
         downgrade = before_hop.url.startswith("https:") and after_hop.url.startswith("http:")

@@ -18,10 +18,16 @@ def oidc_login(page: Page, site: Site) -> None:
     (consent, "continue"), follow the redirects back."""
     app_origin = origin_of(site.target)
     deadline = Deadline()
-    page.goto(site.url)
+    response = page.goto(site.url)
     filled = fill_login_form(page, site, timeout_ms=deadline.remaining_ms())
     if origin_of(page.url) == app_origin:
         return  # back home already (or signed in before: the app never sent us away)
+    if not filled and response is not None and response.status >= 400 and response.url == page.url:
+        # The provider's error page (an unknown client, a redirect_uri it does not know): no step
+        # leads on from there, so waiting the run's timeout would only delay the same answer.
+        raise FlowFailed(
+            f"the identity provider answered {response.status} at {page.url} and showed no login form"
+        )
 
     def back_home(url: str) -> bool:
         return origin_of(url) == app_origin

@@ -166,14 +166,18 @@ class Recorder:
     def _request_finished(self, request: Request) -> None:
         self.finished.add(id(request))
         # Chromium drops a document's body once its page navigates on: read the login's own answers
-        # (an error page, the page a submission led to) while they can still be read.
+        # (an error page, the page a submission led to) while they can still be read. A script's
+        # refused POST (a single-page app's login fetch: 400 "Incorrect password") goes the same way
+        # once the flow opens the next page.
         response = self.responses.get(id(request))
-        if response is None or not request.is_navigation_request() or request.service_worker is not None:
+        if response is None or request.service_worker is not None:
             return
+        if request.is_navigation_request():
+            wanted = response.status >= 400 or _after_submission(request)
+        else:
+            wanted = request.method.upper() == "POST" and response.status >= 400
         length = response.headers.get("content-length", "")
-        if (response.status >= 400 or _after_submission(request)) and not (
-            length.isdigit() and int(length) > MAX_BODY
-        ):
+        if wanted and not (length.isdigit() and int(length) > MAX_BODY):
             try:
                 self.bodies[id(request)] = response.body()
             except PlaywrightError:

@@ -1,0 +1,220 @@
+"""Identity-provider and single-page-app shapes measured on real software (oidc-provider with
+express-openid-connect, json-server-auth): a claim the user lacks, a callback that fails, a provider
+that refuses the app's request, a login API's 400, a token the app forgot, third-party noise."""
+
+from __future__ import annotations
+
+from check_helpers import findings_of, verdict_of
+from evidence_factory import APP, IDP, TOKEN_FP, make_exchange, make_jwt, make_run, make_site, set_cookie
+
+from loginprobe.evidence import Exchange, RunEvidence, StorageArea
+from loginprobe.verdict import DIRECT, HEURISTIC, INFERRED, INFERRED_WEAK
+
+SESSION = "‹secret:a995e551›"
+AUTH_REQUEST = (
+    f"{IDP}/auth?redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcallback&response_type=code"
+    "&scope=openid+profile&state=‹secret:57a7e000›&client_id=rp-app"
+)
+CALLBACK = f"{APP}/callback?code=‹secret:c0de0001›&state=‹secret:57a7e000›&iss=http%3A%2F%2Flocalhost%3A5001"
+REQUIRED = "Authentication is required for this route."
+NOISE = "http://localhost:5002"
+
+
+def _from_page(ex: Exchange, page: str) -> Exchange:
+    return ex.model_copy(update={"frame_url": page})
+
+
+def oidc_run(
+    engine: str, protected: Exchange, callback_status: int = 302, body: str | None = None
+) -> RunEvidence:
+    """The code flow as express-openid-connect records it: the provider's form, the callback that sets
+    `appSession`, then the protected request (the last exchange)."""
+    exchanges = [
+        make_exchange(0, f"{APP}/login", status=302, engine=engine, location=AUTH_REQUEST),  # type: ignore[arg-type]
+        make_exchange(1, AUTH_REQUEST, status=303, engine=engine, redirected_from=0),  # type: ignore[arg-type]
+        make_exchange(2, f"{IDP}/interaction/1", engine=engine),  # type: ignore[arg-type]
+        make_exchange(3, f"{IDP}/interaction/1/login", "POST", 303, engine=engine),  # type: ignore[arg-type]
+        make_exchange(
+            4,
+            CALLBACK,
+            status=callback_status,
+            engine=engine,  # type: ignore[arg-type]
+            set_cookies=[set_cookie("appSession", SESSION)] if callback_status == 302 else [],
+            body=body,
+        ),
+        protected.model_copy(update={"id": 5}),
+    ]
+    return make_run(
+        exchanges, engine=engine, flow="oidc", start_url=f"{APP}/login", protected_url=protected.url
+    )  # type: ignore[arg-type]
+
+
+def refused_by_claim(engine: str, renewed: bool = True) -> RunEvidence:
+    answer = (
+        set_cookie("appSession", "‹secret:a995e552›")
+        if renewed
+        else set_cookie("appSession", "", expires="Thu, 01 Jan 1970 00:00:00 GMT")
+    )
+    protected = make_exchange(
+        5,
+        f"{APP}/admin",
+        status=401,
+        engine=engine,
+        cookies=[("appSession", SESSION)],
+        set_cookies=[answer],
+        body=REQUIRED,  # type: ignore[arg-type]
+    )
+    return oidc_run(engine, protected)
+
+
+def test_a_session_renewed_on_its_401_is_insufficient_permissions() -> None:
+    # Given express-openid-connect's claimEquals refusal: the session the login set goes along, the 401
+    # says "Authentication is required" and renews that session, in both engines.
+    verdict = verdict_of(make_site(refused_by_claim("chromium"), refused_by_claim("firefox")))
+    assert verdict.primary == "insufficient-permissions"
+    assert verdict.confidence == INFERRED_WEAK
+    assert "renewed the session cookie" in verdict.summary and REQUIRED in verdict.summary
+
+
+def test_a_session_cleared_on_its_401_is_not_a_permission() -> None:
+    # The server dropped the session it was sent: it did not know the user.
+    found = findings_of("insufficient_permissions", make_site(refused_by_claim("chromium", renewed=False)))
+    assert found == []
+
+
+def test_a_failed_callback_is_server_misconfiguration_naming_it() -> None:
+    # Given a wrong client secret: the provider refuses the code exchange and the app's callback says 400.
+    said = "server responded with a challenge in the WWW-Authenticate HTTP Header"
+    protected = make_exchange(5, f"{APP}/profile", status=401, body=REQUIRED)
+    runs = [oidc_run(engine, protected, callback_status=400, body=said) for engine in ("chromium", "firefox")]
+    verdict = verdict_of(make_site(*runs))
+    assert verdict.primary == "server-misconfiguration"
+    assert verdict.confidence == INFERRED
+    assert f"{APP}/callback" in verdict.summary and said in verdict.summary
+    assert "‹secret:c0de0001›" not in verdict.summary  # the code is not needed to read it
+
+
+def test_a_callback_missing_a_withheld_cookie_leaves_the_cause_to_the_cookie_checks() -> None:
+    from loginprobe.evidence import CookieNotSent
+
+    protected = make_exchange(5, f"{APP}/profile", status=401, body=REQUIRED)
+    run = oidc_run("chromium", protected, callback_status=400, body='"auth_verification" cookie not found')
+    callback = run.exchanges[4].model_copy(
+        update={"cookies_not_sent": [CookieNotSent(name="auth_verification", reasons=["SameSiteStrict"])]}
+    )
+    run = run.model_copy(update={"exchanges": [*run.exchanges[:4], callback, run.exchanges[5]]})
+    (finding,) = findings_of("callback_refused", make_site(run))
+    assert finding.confidence == HEURISTIC
+
+
+def test_a_provider_error_page_is_server_misconfiguration_not_wrong_url() -> None:
+    # Given the app's redirect_uri unknown to the provider: /auth answers its error page, no form shows.
+    page = (
+        "oops! something went wrong\nerror: invalid_redirect_uri\n"
+        "error_description: redirect_uri did not match"
+    )
+    runs = []
+    for engine in ("chromium", "firefox"):
+        exchanges = [
+            make_exchange(0, f"{APP}/profile", status=302, engine=engine, location=AUTH_REQUEST, cookies=[]),  # type: ignore[arg-type]
+            make_exchange(1, AUTH_REQUEST, status=400, engine=engine, redirected_from=0, body=page),  # type: ignore[arg-type]
+        ]
+        runs.append(
+            make_run(
+                exchanges,
+                engine=engine,
+                flow="oidc",
+                start_url=f"{APP}/login",
+                protected_url=f"{APP}/profile",
+            )
+        )  # type: ignore[arg-type]
+    verdict = verdict_of(make_site(*runs))
+    assert verdict.primary == "server-misconfiguration"
+    assert verdict.confidence == DIRECT
+    assert "redirect_uri=http://127.0.0.1:5000/callback" in verdict.summary
+    assert "redirect_uri did not match" in verdict.summary
+    assert findings_of("wrong_url", make_site(*runs)) == []
+
+
+def spa_run(
+    engine: str, sent_token: bool, login_status: int = 200, login_body: str | None = None
+) -> RunEvidence:
+    """json-server-auth's SPA: a fetch login, the token kept in localStorage, the app's fetch."""
+    app_page = f"{APP}/app.html"
+    headers = [("Authorization", f"Bearer {TOKEN_FP}")] if sent_token else []
+    exchanges = [
+        make_exchange(0, f"{APP}/index.html", engine=engine),  # type: ignore[arg-type]
+        _from_page(
+            make_exchange(
+                1, f"{APP}/login", "POST", login_status, engine=engine,  # type: ignore[arg-type]
+                is_navigation=False, body=login_body,
+            ),
+            f"{APP}/index.html",
+        ),
+        make_exchange(2, app_page, engine=engine),  # type: ignore[arg-type]
+        _from_page(
+            make_exchange(
+                3, f"{APP}/660/notes", status=200 if sent_token else 401, engine=engine,  # type: ignore[arg-type]
+                is_navigation=False, request_headers=headers,
+                body=None if sent_token else '"Missing authorization header"',
+            ),
+            app_page,
+        ),
+    ]  # fmt: skip
+    run = make_run(
+        exchanges,
+        engine=engine,
+        start_url=f"{APP}/index.html",
+        protected_url=f"{APP}/660/notes",  # type: ignore[arg-type]
+        jwts=[make_jwt(None, found_in=f"localStorage accessToken ({APP})")],
+    )
+    stored = [StorageArea(origin=APP, local={"accessToken": TOKEN_FP})] if login_status == 200 else []
+    return run.model_copy(update={"after": run.after.model_copy(update={"storage": stored})})
+
+
+def test_a_stored_token_the_app_never_sent_is_missing_credentials() -> None:
+    verdict = verdict_of(make_site(spa_run("chromium", False), spa_run("firefox", False)))
+    assert verdict.primary == "missing-credentials"
+    assert verdict.confidence == INFERRED
+    assert "`accessToken`" in verdict.summary and "Missing authorization header" in verdict.summary
+
+
+def test_a_stored_token_that_was_sent_is_not_missing() -> None:
+    assert findings_of("stored_token_not_sent", make_site(spa_run("chromium", True))) == []
+
+
+def test_a_login_api_answering_400_with_its_reason_is_invalid_credentials() -> None:
+    runs = [
+        spa_run(e, False, login_status=400, login_body='"Incorrect password"')
+        for e in ("chromium", "firefox")
+    ]
+    verdict = verdict_of(make_site(*runs))
+    assert verdict.primary == "invalid-credentials"
+    assert ': "Incorrect password"' in verdict.summary
+
+
+def test_a_third_party_beacon_refused_is_not_the_login() -> None:
+    # Given a claim refusal on an app page that also posts an analytics beacon to another site (401),
+    # the beacon is noise: the verdict follows the protected request.
+    runs = []
+    for engine in ("chromium", "firefox"):
+        run = refused_by_claim(engine)
+        beacon = _from_page(
+            make_exchange(
+                5,
+                f"{NOISE}/collect",
+                "POST",
+                401,
+                engine=engine,
+                is_navigation=False,
+                body="unknown site key",
+            ),  # type: ignore[arg-type]
+            f"{APP}/app",
+        )
+        protected = run.exchanges[5].model_copy(update={"id": 6})
+        run = run.model_copy(update={"exchanges": [*run.exchanges[:5], beacon, protected]})
+        run = run.model_copy(update={"outcome": run.outcome.model_copy(update={"protected_exchange": 6})})
+        runs.append(run)
+    verdict = verdict_of(make_site(*runs))
+    assert verdict.primary == "insufficient-permissions"
+    assert "collect" not in verdict.summary
