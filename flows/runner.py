@@ -476,11 +476,7 @@ class Runner:
         """Stop tracing, close (which writes the HAR), redact, and move artifacts into the report."""
         screenshot = None
         if self.settings.capture and not outcome.success:
-            try:
-                page.screenshot(path=str(run_dir / "failure.png"))
-                screenshot = "failure.png"
-            except PlaywrightError:
-                pass  # a closed or crashed page has nothing to show
+            screenshot = screenshots.at_end(page, run_dir)
         trace = None
         if self.settings.capture:
             try:

@@ -27,7 +27,8 @@ def bundle_members(report: Report, run_folder: Path) -> list[str]:
     """Relative paths the bundle holds: the rendered outputs and every run's existing artifacts."""
     members = list(RENDERED)
     for run in report.runs:
-        for path in (run.artifacts.trace, run.artifacts.har, run.artifacts.screenshot):
+        art = run.artifacts
+        for path in (art.trace, art.har, art.screenshot_after_submit, art.screenshot):
             if path and path not in members and _inside(run_folder, path).is_file():
                 members.append(path)
     return members

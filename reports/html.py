@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
@@ -30,11 +31,21 @@ from loginprobe.verdict import Finding, Verdict
 
 STATE_TEXT = {"pass": "pass", "fail": "fail", "unavailable": "unavailable", "not-run": "not run"}
 NO_REDACT_BANNER = "--no-redact: this report may contain secrets"
+# A screenshot up to this size is embedded as a data URI (a third larger), so report.html sent alone
+# keeps it; a bigger one is linked only. The runner takes JPEGs that fit (flows/screenshots.py).
+EMBED_BYTES = 110_000
+IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
 
 
 def esc(value: object) -> str:
     """HTML-escape anything (quotes too, so it is safe inside attributes)."""
     return escape("" if value is None else str(value), quote=True)
+
+
+def prose(value: object) -> str:
+    """Escaped text whose `backtick` pairs become <code> (HTML only: report.md keeps the backticks)."""
+    return _INLINE_CODE.sub(r"<code>\1</code>", esc(value))
 
 
 def anchor(*parts: object) -> str:
@@ -68,7 +79,13 @@ def _percent(value: float) -> str:
 def _table(head: Iterable[str], rows: Iterable[str], cls: str = "") -> str:
     heads = "".join(f"<th>{esc(h)}</th>" for h in head)
     body = "\n".join(rows)
-    return f'<table class="{esc(cls)}"><thead><tr>{heads}</tr></thead><tbody>\n{body}\n</tbody></table>'
+    table = f'<table class="{esc(cls)}"><thead><tr>{heads}</tr></thead><tbody>\n{body}\n</tbody></table>'
+    return scrolling(table)
+
+
+def scrolling(table: str) -> str:
+    """A table in a box of its own that scrolls sideways, so a wide one never widens a phone's page."""
+    return f'<div class="scroll">{table}</div>'
 
 
 # -- banners and matrix -------------------------------------------------------------------------
@@ -126,7 +143,7 @@ def _matrix(report: Report) -> str:
         rows.append(
             f'<tr><th><a href="#{esc(anchor("verdict", site))}">{esc(site)}</a>{cause}</th>{tds}</tr>'
         )
-    return (
+    return scrolling(
         f'<table class="matrix"><thead><tr>{"".join(top)}</tr><tr>{sub}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -163,8 +180,8 @@ def _verdict(verdict: Verdict) -> str:
     findings = "".join(
         f'<li><span class="badge {_cause_class(f.cause)}">{esc(f.cause)}</span> '
         f'<span class="muted small">{esc(f.check)}, {_percent(f.confidence)}'
-        f"{esc(' · ' + ', '.join(f.engines)) if f.engines else ''}</span> {esc(f.summary)}"
-        f"{_finding_link(f)}<div class='small muted'>next: {esc(f.next_step)}</div></li>"
+        f"{esc(' · ' + ', '.join(f.engines)) if f.engines else ''}</span> {prose(f.summary)}"
+        f"{_finding_link(f)}<div class='small muted'>next: {prose(f.next_step)}</div></li>"
         for f in verdict.findings
     )
     engines = []
@@ -180,12 +197,12 @@ def _verdict(verdict: Verdict) -> str:
         f'<h3>{esc(verdict.site)} <span class="badge primary {_cause_class(verdict.primary)}">'
         f"{esc(verdict.primary)}</span> {_confidence(verdict.confidence)}</h3>",
         f'<div class="muted small">{esc(cause_text(verdict.primary))}</div>',
-        f'<p class="summary">{esc(verdict.summary)}</p>',
+        f'<p class="summary">{prose(verdict.summary)}</p>',
     ]
     if verdict.next_step:
-        parts.append(f'<div class="next"><b>Next step:</b> {esc(verdict.next_step)}</div>')
+        parts.append(f'<div class="next"><b>Next step:</b> {prose(verdict.next_step)}</div>')
     if verdict.signing_in_again:
-        parts.append(f'<div class="relogin">{esc(verdict.signing_in_again)}</div>')
+        parts.append(f'<div class="relogin">{prose(verdict.signing_in_again)}</div>')
     if contributing:
         parts.append(f'<div class="contributing">Contributing: {esc(contributing)}</div>')
     if engines:
@@ -246,13 +263,14 @@ def _timeline(run: RunEvidence) -> str:
         rows.append(
             f'<tr id="{esc(exchange_anchor(run.run_id, ex.id))}" class="{" ".join(classes)}" '
             f'data-exchange="{ex.id}"><td>{ex.id}</td><td>{esc(ex.method)}</td>'
-            f'<td class="url">{esc(ex.url)}</td><td class="status">{status}</td>'
+            f'<td class="status">{status}</td><td class="url">{esc(ex.url)}</td>'
             f"<td>{esc(ex.served_from)}</td><td>{_duration(ex.duration_ms)}</td><td>{bar}</td>"
             f'<td class="small">{notes}</td></tr>'
         )
     if not rows:
         return '<p class="muted">No requests were captured.</p>'
-    head = ["#", "method", "URL", "status", "served from", "duration", "timeline", "notes"]
+    # Status before the URL: on a phone the table scrolls, and what came back must be in view.
+    head = ["#", "method", "status", "URL", "served from", "duration", "timeline", "notes"]
     return _table(head, rows, "timeline")
 
 
@@ -347,13 +365,39 @@ def _artifacts(run: RunEvidence, folder: Path) -> str:
         )
     if art.har:
         parts.append(f'<div><b>HAR</b> <a href="{href(art.har)}">{esc(art.har)}</a></div>')
-    if art.screenshot:
-        parts.append(
-            f'<div><b>Screenshot</b> <a href="{href(art.screenshot)}">{esc(art.screenshot)}</a><br>'
-            f'<img class="shot" loading="lazy" alt="screenshot of {esc(run.run_id)}" '
-            f'src="{href(art.screenshot)}"></div>'
+    shots = [
+        _figure(folder, path, caption, run.run_id)
+        for path, caption in (
+            (art.screenshot_after_submit, "right after the login was submitted"),
+            (art.screenshot, "as the run ended"),
         )
+        if path
+    ]
+    if shots:
+        parts.append(f'<div class="shots">{"".join(shots)}</div>')
     return "<h4>Artifacts</h4>" + "".join(parts) if parts else ""
+
+
+def image_src(folder: Path, relative: str) -> str:
+    """A screenshot's data URI when it is a small JPEG/PNG inside the report folder, else its link."""
+    path = (folder / relative).resolve()
+    try:
+        inside = path.is_relative_to(folder.resolve()) and path.stat().st_size <= EMBED_BYTES
+        data = path.read_bytes() if inside else b""
+    except OSError:  # a report moved without its files: the link is all there is
+        data = b""
+    mime = next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if mime is None:
+        return href(relative)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _figure(folder: Path, relative: str, caption: str, run_id: str) -> str:
+    return (
+        f'<figure class="shot"><img class="shot" alt="{esc(run_id)}, {esc(caption)}" '
+        f'src="{image_src(folder, relative)}"><figcaption class="small muted">{esc(caption)} · '
+        f'<a href="{href(relative)}">{esc(relative)}</a></figcaption></figure>'
+    )
 
 
 def visit_text(run: RunEvidence) -> str:
@@ -392,7 +436,7 @@ def _run(run: RunEvidence, folder: Path) -> str:
         f'<details class="run {state}" id="{esc(run_anchor(run.run_id))}"{opened}>'
         f'<summary><span class="badge state-{state}">{state}{esc(status)}</span> {esc(run.site)} · '
         f'{esc(label)} <span class="muted small">{esc(run.run_id)}</span></summary>'
-        f'<p class="outcome">{esc(run.outcome.reason)}</p>'
+        f'<p class="outcome">{prose(run.outcome.reason)}</p>'
         f'<p class="muted small">{esc(" · ".join(f for f in facts if f))}</p>'
         f"<h4>Requests</h4>{_timeline(run)}{_jwts(run)}{_cookies(run)}{_artifacts(run, folder)}"
         f"{''.join(extras)}</details>"

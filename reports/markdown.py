@@ -13,11 +13,20 @@ MAX_FINDINGS = 3
 NO_REDACT = "--no-redact: this report may contain secrets"
 
 
+_CODE_SPAN = re.compile(r"(`[^`]+`)")
+
+
 def md(value: object) -> str:
-    """Text safe inside a Markdown table cell or paragraph (no table breaks, no stray markup)."""
+    """Text safe inside a Markdown table cell or paragraph (no table breaks, no stray markup); a
+    `backtick` pair stays a code span, as report.html shows it as code."""
     text = " ".join(str(value).split())
-    text = re.sub(r"([\\`*_\[\]|<>#])", r"\\\1", text)
-    return text
+    return "".join(
+        # Backslash escapes do not work inside a code span; only a pipe must still not end a table cell.
+        part.replace("|", "\\|")
+        if _CODE_SPAN.fullmatch(part)
+        else re.sub(r"([\\`*_\[\]|<>#])", r"\\\1", part)
+        for part in _CODE_SPAN.split(text)
+    )
 
 
 def _cell(c: Cell) -> str:

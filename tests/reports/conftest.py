@@ -29,8 +29,11 @@ def report() -> Report:
 
 @pytest.fixture(scope="session")
 def recorded(tmp_path_factory: pytest.TempPathFactory, chromium_options: dict[str, Any]) -> Path:
-    """A trace zip, a HAR and a screenshot of a real Chromium login (password, cookie, bearer, api key)."""
+    """A trace zip, a HAR and screenshots (PNG, and the runner's JPEG) of a real Chromium login
+    (password, cookie, bearer, api key)."""
     from playwright.sync_api import sync_playwright
+
+    from loginprobe.flows import screenshots
 
     out = tmp_path_factory.mktemp("recorded") / "shop-chromium-fresh"
     out.mkdir()
@@ -47,6 +50,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, chromium_options: dict[st
             page.fill("#password", PASSWORD)
             page.click("#submit")
             page.wait_for_selector("text=done 3")
+            screenshots.after_submit(page, out)  # the runner's own JPEG, as report.html embeds it
             page.screenshot(path=str(out / "failure.png"))
             context.tracing.stop(path=str(out / "trace.zip"))
             context.close()

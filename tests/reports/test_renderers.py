@@ -203,3 +203,14 @@ def test_returning_visits_and_signing_in_again_are_shown(report: Report, tmp_pat
     assert "Does signing in again fix it? yes in chromium" in markdown
     assert "Does signing in again fix it? yes in chromium" in html
     assert "returning visit: the site did not ask to sign in" in html
+
+
+def test_backticks_are_code_in_html_only(tmp_path: Path) -> None:
+    # Given a next step that quotes a header between backticks (and text that looks like markup)
+    base = make_report()
+    step = "Send `Cache-Control: no-store` on <b>/account</b>; a lone ` stays."
+    render_all(make_report(verdicts=[base.verdicts[0].model_copy(update={"next_step": step})]), tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    # Then the HTML escapes first and makes code of the pair, and Markdown keeps the backticks
+    assert "Send <code>Cache-Control: no-store</code> on &lt;b&gt;/account&lt;/b&gt;; a lone ` stays." in page
+    assert "Send `Cache-Control: no-store` on" in (tmp_path / "report.md").read_text(encoding="utf-8")
