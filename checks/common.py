@@ -591,6 +591,29 @@ def server_says(ex: Exchange) -> str | None:
     return text or None
 
 
+# How servers say that a request reached them without credentials they know (DRF's "Authentication
+# credentials were not provided.", Spring's "Full authentication is required", Laravel's
+# "Unauthenticated."): whatever cookies it carried, the server saw no session or token in them.
+NOT_AUTHENTICATED_WORDS = re.compile(
+    r"credentials (were|are) not (provided|supplied|present)|\bnot authenticated\b|\bunauthenticated\b"
+    r"|(full )?authentication (is )?required|\blogin required\b|\bnot (logged|signed) in\b"
+    r"|(need|have|must) (to )?(log|sign) ?in\b|\bno (credentials|session|token)s? (were )?"
+    r"(provided|supplied|found|present)",
+    re.IGNORECASE,
+)
+
+
+def says_not_authenticated(ex: Exchange) -> str | None:
+    """The server's words when it says the request was not authenticated at all, or None."""
+    for text in error_texts(ex):
+        # A JSON error's own string ({"detail": "..."}), else the sentence of a page's text.
+        for words in [*re.findall(r'"((?:[^"\\]|\\.)*)"', text), body_text(text)]:
+            found = quote(words, NOT_AUTHENTICATED_WORDS, 160)
+            if found:
+                return found
+    return None
+
+
 def body_text(body: str) -> str:
     """A response body excerpt as a reader sees it: an HTML page's visible text, whitespace collapsed."""
     return html_text(body)

@@ -18,6 +18,7 @@ from loginprobe.checks.common import (
     passing_runs,
     path_matches,
     protected_exchange,
+    says_not_authenticated,
     sent_cookie_names,
     server_says,
     site_of,
@@ -268,7 +269,10 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
         if ex is None or ex.from_cache:
             continue
         sent = set(sent_cookie_names(ex))
-        nothing_sent = not sent
+        # A server that says it saw no credentials (DRF's 403 "Authentication credentials were not
+        # provided.") read no session in the cookies that did go (a CSRF cookie, preferences).
+        said_none = says_not_authenticated(ex) is not None
+        nothing_sent = not sent or said_none
         reported: set[str] = set()
         # 1. Refused at Set-Cookie.
         for item in auth_path(run):
@@ -323,8 +327,11 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                 reported.add(withheld.name)
                 crossed = _crossed_site(run, hop)
                 chain = f" (its redirect chain started at {crossed})" if crossed else ""
+                # A Path or Domain that merely does not cover the URL is often right (a cookie for
+                # /admin/ only), unless the server says the request came without credentials.
+                benign_level = INFERRED if said_none else DIFFERENTIAL
                 yield make_finding(
-                    (DIFFERENTIAL if benign else STATED) if nothing_sent else DIFFERENTIAL,
+                    (benign_level if benign else STATED) if nothing_sent else DIFFERENTIAL,
                     f"{run.engine} had the cookie `{withheld.name}` but withheld it from {hop.method} "
                     f"{hop.url}"
                     f"{chain}: {_explain(withheld.reasons)}; the protected request got {status_text(ex)}.",

@@ -14,8 +14,10 @@ from loginprobe.checks.common import (
     accepted_elsewhere,
     accepted_submission,
     answered_below_capture,
+    api_key_sent,
     credential_sent,
     describe_challenges,
+    effective_status,
     engine_limited,
     error_texts,
     failing_runs,
@@ -26,7 +28,9 @@ from loginprobe.checks.common import (
     mentions,
     passing_runs,
     protected_exchange,
+    says_not_authenticated,
     secrets_sent,
+    sent_cookie_names,
     server_says,
     status_text,
     where,
@@ -105,6 +109,99 @@ def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
+def _credential_header_sent(run: RunEvidence, ex: Exchange) -> bool:
+    """Whether the request carried an Authorization header or an API key (seen or below the capture)."""
+    return (
+        ex.authorization is not None
+        or header_value(ex.request_headers, "authorization") is not None
+        or api_key_sent(run, ex) is not None
+        or answered_below_capture(run, ex) is not None
+    )
+
+
+@check(cause="missing-credentials")
+def said_not_authenticated(ev: SiteEvidence) -> Iterator[Finding]:
+    """The server said (401 or 403) that a protected request without a header credential carried none."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or effective_status(ex) not in (401, 403) or _credential_header_sent(run, ex):
+            continue
+        if is_rejection(ex) and ex.challenges and not credential_sent(run, ex):
+            continue  # missing_credentials reads the challenge
+        said = says_not_authenticated(ex)
+        if said is None:
+            continue
+        cookies = sent_cookie_names(ex)
+        names = ", ".join(dict.fromkeys(cookies))
+        carried = f"carried only the cookies {names}" if cookies else "carried no cookie"
+        exp = run.expectations
+        if exp.flow in SESSION_FLOWS and run.login_ran:
+            if login_refusal(run) is not None:
+                continue  # the login itself was refused: invalid-credentials
+            accepted = accepted_submission(run, ex)
+            if accepted is None:
+                continue
+            # The login worked; why its session did not come along is for the cookie and URL checks.
+            yield make_finding(
+                PRIMARY_FLOOR,
+                f"The login at {accepted.method} {accepted.url} was accepted ({accepted.status}, "
+                f"Set-Cookie {', '.join(sc.name for sc in accepted.set_cookies)}) but {where(run, ex)} "
+                f'{carried} and got {status_text(ex)}: the server said "{said}".',
+                "Find out why the session set at login is not sent to the protected URL (cookie "
+                "attributes, another host or scheme after a redirect).",
+                run,
+                ex,
+            )
+            continue
+        if cookies:
+            continue  # a returning visit's cookies the server no longer knows: the stale-cookie checks
+        configured = ", ".join(exp.credentials_configured)
+        yield make_finding(
+            STATED if not configured else INFERRED_WEAK,
+            f"{where(run, ex)} {carried} and no Authorization, and got {status_text(ex)}: the server "
+            f'said "{said}"'
+            + (
+                f"; the site did not ask this {'returning visit' if run.returning_visit else 'run'} to "
+                f"sign in, so the configured credentials ({configured}) were never sent."
+                if configured
+                else "; no credentials are configured for this site."
+            ),
+            "Sign in first (a returning visit whose session ended needs a new login), or configure the "
+            "credentials the site expects for this URL.",
+            run,
+            ex,
+        )
+
+
+@check(cause="missing-credentials")
+def never_challenged(ev: SiteEvidence) -> Iterator[Finding]:
+    """An HTTP-auth URL answered 403/404 without a challenge, so the browser never sent the password."""
+    for run in failing_runs(ev):
+        if run.expectations.flow not in ("basic", "digest") or not run.expectations.credentials_configured:
+            continue
+        ex = protected_exchange(run)
+        if ex is None or ex.status not in (403, 404) or ex.challenges or _credential_header_sent(run, ex):
+            continue
+        if any(item.challenges for item in run.redirect_chain(ex.id)):
+            continue  # a challenge on the way: the browser answered it
+        scheme = run.expectations.flow.capitalize()
+        said = server_says(ex)
+        server_said = f" (the server said: {said[:120]})" if said else ""
+        yield make_finding(
+            HEURISTIC,
+            f"{where(run, ex)} answered {ex.status} without a `WWW-Authenticate` challenge"
+            f"{server_said}, so the browser never sent the configured {scheme} credentials: browsers send "
+            "them only when a 401 asks. Servers that hide protected resources from anonymous requests "
+            "answer this way (GitHub-style 404); so does a wrong URL.",
+            f"If the URL is right, the server must challenge (401 with `WWW-Authenticate: {scheme}`) for a "
+            "browser to authenticate, or the client must send `Authorization` preemptively (flow "
+            '"api-key", `[sites.token] name = "Authorization"`, the key `Basic <base64 of user:password>`); '
+            "else correct the URL.",
+            run,
+            ex,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class _Refused:
     """Where one run's credentials were refused."""
@@ -130,7 +227,12 @@ def _rejection(run: RunEvidence) -> _Refused | None:
     ex = protected_exchange(run)
     if ex is not None and is_rejection(ex) and not ex.from_cache:
         sent = credential_sent(run, ex)
-        refused_as_such = not mentions(error_texts(ex), OTHER_CAUSE_WORDS) and not _expired_jwt_sent(run, ex)
+        # A server that says no credentials came never read the ones sent (another scheme, header).
+        refused_as_such = (
+            not mentions(error_texts(ex), OTHER_CAUSE_WORDS)
+            and not _expired_jwt_sent(run, ex)
+            and says_not_authenticated(ex) is None
+        )
         visible = ex.authorization is not None or answered_below_capture(run, ex) is not None
         if visible and sent and refused_as_such:
             return _Refused(run, ex, sent, None)

@@ -9,6 +9,8 @@ from loginprobe.checks.common import (
     SESSION_FLOWS,
     accepted_in_own_realm,
     accepted_submission,
+    answered_below_capture,
+    api_key_sent,
     cookie_pairs,
     credential_sent,
     effective_status,
@@ -19,6 +21,8 @@ from loginprobe.checks.common import (
     make_finding,
     mentions,
     protected_exchange,
+    says_not_authenticated,
+    sent_cookie_names,
     server_says,
     status_text,
     where,
@@ -52,6 +56,22 @@ def _session_renewed(run: RunEvidence, ex: Exchange) -> str | None:
         return None  # the server dropped the session: it did not know it
     renewed = sorted({sc.name for sc in ex.set_cookies} & fresh)
     return ", ".join(f"`{name}`" for name in renewed) or None
+
+
+# Cookies that protect forms against cross-site requests (Django's csrftoken, XSRF-TOKEN): anyone has one.
+CSRF_COOKIE = re.compile(r"csrf|xsrf", re.IGNORECASE)
+
+
+def _only_csrf_cookies(run: RunEvidence, ex: Exchange) -> bool:
+    """Whether the request's only credential-like part was CSRF cookies (no Authorization, key or session)."""
+    names = sent_cookie_names(ex)
+    return (
+        bool(names)
+        and all(CSRF_COOKIE.search(name) for name in names)
+        and ex.authorization is None
+        and answered_below_capture(run, ex) is None
+        and api_key_sent(run, ex) is None
+    )
 
 
 def _claim_text(value: object) -> str:
@@ -124,7 +144,11 @@ def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
                 ex,
             )
             continue
+        if says_not_authenticated(ex):
+            continue  # the server says it saw no credentials: not a refusal of a known user
         sent = credential_sent(run, ex)
+        if sent is not None and _only_csrf_cookies(run, ex):
+            sent = None  # a CSRF cookie proves no sign-in: the session cookie did not come along
         authenticated = sent is not None or (
             run.expectations.flow in SESSION_FLOWS and accepted_submission(run, ex) is not None
         )

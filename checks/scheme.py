@@ -33,11 +33,19 @@ def wrong_auth_scheme(ev: SiteEvidence) -> Iterator[Finding]:
         sent = ex.authorization.scheme if ex.authorization is not None else None
         configured = FLOW_SCHEME.get(exp.flow)
         if sent and sent.lower() not in offered_lower:
+            # A token scheme of the site's own (DRF's `Token`, `JWT`): the token flow sends any prefix.
+            own = [scheme for scheme in offered if scheme.lower() not in ("basic", "digest", "negotiate")]
+            fix = (
+                f'set `scheme = "{own[0]}"` under `[sites.token]` so the header reads '
+                f"`Authorization: {own[0]} <token>`"
+                if exp.flow == "bearer" and own
+                else "configure that flow"
+            )
             yield make_finding(
                 DIRECT,
                 f"{where(run, ex)} sent Authorization: {sent} but the server answered {status_text(ex)} "
                 f"challenging only `{challenge}`.",
-                f"Authenticate with {' or '.join(offered)} as the challenge asks (configure that flow, or "
+                f"Authenticate with {' or '.join(offered)} as the challenge asks ({fix}, or "
                 f"ask the site's owners which scheme this URL accepts now).",
                 run,
                 ex,

@@ -43,6 +43,7 @@ from loginprobe.checks import (  # noqa: F401
     proxy,
     scheme,
     server,
+    sessions,
     tokens,
     url,
 )
