@@ -60,7 +60,28 @@ LOGIN_REDIRECT_URL = "/app/"
 # endpoint that is called on every page); anything else: the token document is never stored.
 TOKEN_CACHE = os.environ.get("DJANGO_TOKEN_CACHE", "no-store")
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+# DRF's own classes decide who gets in; a test picks them by name, comma-separated
+# (DJANGO_API_AUTH="token,session", DJANGO_API_PERMISSION="IsAdminUser").
+_DRF_AUTH = {
+    "token": "rest_framework.authentication.TokenAuthentication",
+    "session": "rest_framework.authentication.SessionAuthentication",
+    "basic": "rest_framework.authentication.BasicAuthentication",
 }
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        _DRF_AUTH[name.strip()] for name in os.environ.get("DJANGO_API_AUTH", "token").split(",")
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        f"rest_framework.permissions.{name.strip()}"
+        for name in os.environ.get("DJANGO_API_PERMISSION", "IsAuthenticated").split(",")
+    ],
+}
+
+# Django's session cookie settings, each as a user would set it in settings.py (unset: Django's default).
+if "DJANGO_SESSION_COOKIE_DOMAIN" in os.environ:
+    SESSION_COOKIE_DOMAIN = os.environ["DJANGO_SESSION_COOKIE_DOMAIN"]
+SESSION_COOKIE_PATH = os.environ.get("DJANGO_SESSION_COOKIE_PATH", "/")
+SESSION_COOKIE_SAMESITE = os.environ.get("DJANGO_SESSION_COOKIE_SAMESITE", "Lax")
+SESSION_COOKIE_SECURE = os.environ.get("DJANGO_SESSION_COOKIE_SECURE") == "1"
+SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", str(60 * 60 * 24 * 14)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = os.environ.get("DJANGO_SESSION_EXPIRE_AT_BROWSER_CLOSE") == "1"

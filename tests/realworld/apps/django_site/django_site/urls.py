@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("app/", views.app_page, name="app"),
     path("token-app/", views.token_app_page, name="token-app"),
+    path("data-app/", views.data_app_page, name="data-app"),
     path("api/me/", views.me, name="me"),
     path("api/token/", views.token_document, name="token"),
     path("api/data/", views.Data.as_view(), name="data"),

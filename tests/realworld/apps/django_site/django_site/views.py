@@ -21,6 +21,11 @@ def token_app_page(request: HttpRequest) -> HttpResponse:
     return render(request, "token_app.html")
 
 
+def data_app_page(request: HttpRequest) -> HttpResponse:
+    """A page whose script calls the DRF API with the session cookie alone (SessionAuthentication)."""
+    return render(request, "data_app.html")
+
+
 def me(request: HttpRequest) -> JsonResponse:
     """Who is signed in (by session cookie); 401 for a browser without a valid session."""
     if not request.user.is_authenticated:
