@@ -307,12 +307,12 @@ def invalid_credentials(ev: SiteEvidence) -> Iterator[Finding]:
     )
 
 
-def _stored_tokens(run: RunEvidence, ex: Exchange) -> list[tuple[str, str, str]]:
-    """(where, key, mark) of the secrets that the storage of the page making `ex` held after the run
-    (localStorage, sessionStorage): tokens a single-page app keeps for its scripts to send."""
+def _stored_tokens(run: RunEvidence, ex: Exchange, before: bool = False) -> list[tuple[str, str, str]]:
+    """(where, key, mark) of the secrets that the storage of the page making `ex` held after the run (or
+    before it): tokens a single-page app keeps in localStorage or sessionStorage for its scripts."""
     page = origin_of(ex.frame_url) if ex.frame_url else ex.origin
     found: list[tuple[str, str, str]] = []
-    for area in run.after.storage:
+    for area in (run.before if before else run.after).storage:
         if area.origin not in (page, ex.origin):
             continue
         for where_kept, values in (("localStorage", area.local), ("sessionStorage", area.session)):
@@ -351,6 +351,34 @@ def stored_token_not_sent(ev: SiteEvidence) -> Iterator[Finding]:
             "script did not attach the token to this request.",
             "Make the app send the stored token with this request (for example `Authorization: Bearer "
             "<token>` in the fetch/XHR helper); the login itself works.",
+            run,
+            ex,
+        )
+
+
+@check(cause="invalid-credentials")
+def stored_token_refused(ev: SiteEvidence) -> Iterator[Finding]:
+    """A returning visit sent the token its storage kept and the server refused it, not for expiry."""
+    if not any(r.mode == "fresh" for r in passing_runs(ev)):
+        return  # a fresh login fails too: the plain invalid-credentials check reads that
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or not run.returning_visit or run.login_ran or not is_rejection(ex) or ex.from_cache:
+            continue
+        kept = {mark: (area, key) for area, key, mark in _stored_tokens(run, ex, before=True)}
+        sent = sorted(secrets_sent(ex) & kept.keys())
+        if not sent or mentions(error_texts(ex), OTHER_CAUSE_WORDS) or _expired_jwt_sent(run, ex):
+            continue  # an expired token is expired-token's; nothing from storage went along
+        area, key = kept[sent[0]]
+        said = server_says(ex)
+        yield make_finding(
+            INFERRED if said else HEURISTIC,
+            f"The returning visit sent the token kept in {area} `{key}` ({sent[0]}): {where(run, ex)} "
+            f"got {status_text(ex)}{f' (the server said: {said[:160]})' if said else ''}, while a fresh "
+            "login works: the stored token is invalid (malformed, signed with another key, or revoked), "
+            "not expired.",
+            f"Clear `{key}` from the site's {area} and sign in again; make the app drop a token its API "
+            "refuses instead of sending it again.",
             run,
             ex,
         )

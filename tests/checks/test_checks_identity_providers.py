@@ -218,3 +218,40 @@ def test_a_third_party_beacon_refused_is_not_the_login() -> None:
     verdict = verdict_of(make_site(*runs))
     assert verdict.primary == "insufficient-permissions"
     assert "collect" not in verdict.summary
+
+
+def stored_token_visit(engine: str, said: str) -> RunEvidence:
+    """A returning visit (`--mode state`) whose localStorage holds the token the app sends."""
+    app_page = f"{APP}/app.html"
+    protected = _from_page(
+        make_exchange(
+            1, f"{APP}/660/notes", status=401, engine=engine,  # type: ignore[arg-type]
+            is_navigation=False, request_headers=[("Authorization", f"Bearer {TOKEN_FP}")], body=said,
+        ),
+        app_page,
+    )  # fmt: skip
+    return make_run(
+        [make_exchange(0, app_page, engine=engine), protected],  # type: ignore[arg-type]
+        engine=engine,
+        mode="state",
+        start_url=f"{APP}/index.html",
+        protected_url=f"{APP}/660/notes",  # type: ignore[arg-type]
+        before_storage=[StorageArea(origin=APP, local={"accessToken": TOKEN_FP})],
+        returning_visit=True,
+        login_ran=False,
+    )
+
+
+def test_a_stored_token_the_server_calls_malformed_is_invalid_credentials() -> None:
+    # Given a bug report's storage whose token json-server-auth calls "jwt malformed", and a fresh
+    # login that works, the stored token is invalid (not expired).
+    runs = [spa_run(e, True) for e in ("chromium", "firefox")]
+    runs += [stored_token_visit(e, '"jwt malformed"') for e in ("chromium", "firefox")]
+    verdict = verdict_of(make_site(*runs))
+    assert verdict.primary == "invalid-credentials"
+    assert "`accessToken`" in verdict.summary and "jwt malformed" in verdict.summary
+
+
+def test_a_stored_token_the_server_calls_expired_is_left_to_the_expiry_checks() -> None:
+    runs = [spa_run("chromium", True), stored_token_visit("chromium", '"jwt expired"')]
+    assert findings_of("stored_token_refused", make_site(*runs)) == []
