@@ -16,6 +16,8 @@ from loginprobe.checks.common import (
     authorization_request,
     authorization_response,
     cookie_pairs,
+    credential_sent,
+    describe_challenges,
     failing_runs,
     make_finding,
     ok_status,
@@ -26,8 +28,8 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import DIRECT, HEURISTIC, HYGIENE_STRONG, INFERRED, Finding
+from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, same_resource
+from loginprobe.verdict import DIRECT, HEURISTIC, HYGIENE_STRONG, INFERRED, INFERRED_STRONG, Finding
 
 # Headers that name the backend node that answered (load balancers, PaaS routers, CDNs).
 BACKEND_HEADER = re.compile(
@@ -56,6 +58,53 @@ def no_challenge(ev: SiteEvidence) -> Iterator[Finding]:
             f"{', so the browser had no challenge to answer' if http_auth else ''}.",
             'Make the server send a `WWW-Authenticate` challenge with every 401 (e.g. `Basic realm="..."`, '
             "`Bearer`); if it is behind a proxy, check that the proxy does not drop the header.",
+            run,
+            ex,
+        )
+
+
+def _challenge_before(run: RunEvidence, ex: Exchange) -> Exchange | None:
+    """The 401 with a challenge that the same URL answered earlier in the run."""
+    for item in run.exchanges:
+        if item.id < ex.id and item.status == 401 and item.challenges and same_resource(item.url, ex.url):
+            return item
+    return None
+
+
+@check(cause="server-misconfiguration")
+def server_error(ev: SiteEvidence) -> Iterator[Finding]:
+    """The protected URL answered 5xx: to the credentials its own challenge asked for, or outright."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if run.via_proxy or ex is None or ex.status is None or ex.status < 500 or ex.from_cache:
+            continue  # through a proxy, proxy.py compares with the direct run
+        asked = _challenge_before(run, ex)
+        sent = credential_sent(run, ex)
+        said = server_says(ex)
+        server_words = f" (the server said: {said[:160]})" if said else ""
+        if asked is not None and sent is not None:
+            yield make_finding(
+                INFERRED_STRONG,
+                f"{where(run, ex)} first answered 401 `{describe_challenges(asked.challenges)}`, then "
+                f"{ex.status} to the request that carried {sent}{server_words}: the server failed while "
+                "checking the credentials it had asked for.",
+                "Read the server's error log for this URL: an authentication setup that cannot reach its "
+                "user store (a password file it cannot open, a directory or database it cannot query) "
+                "fails every login this way.",
+                run,
+                ex,
+            )
+            continue
+        if run.expectations.flow not in ("basic", "digest"):
+            continue  # an app's 500 after a cookie or token login says nothing about its auth setup
+        # HTTP authentication guards the URL itself, so its 500 came from the server that asks for them.
+        hidden = " (whether it answered a challenge first is out of the capture's sight)"
+        unseen = hidden if "authorization" in {h.lower() for h in run.hidden_request_headers} else ""
+        yield make_finding(
+            HEURISTIC,
+            f"{where(run, ex)} answered {ex.status}{server_words}{unseen}: the server failed instead of "
+            "judging the credentials.",
+            "Read the server's error log for this URL (its authentication setup or the app behind it).",
             run,
             ex,
         )

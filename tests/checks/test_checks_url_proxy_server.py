@@ -14,6 +14,7 @@ from evidence_factory import (
     auth,
     basic_login,
     challenge,
+    chromium_http_auth,
     form_login,
     make_exchange,
     make_run,
@@ -183,3 +184,29 @@ def test_login_accepted_then_session_refused_everywhere() -> None:
     found = findings_of("accepted_then_refused", make_site(*runs))
     assert len(found) == 1 and found[0].confidence == 0.6
     assert verdict_of(make_site(*runs)).primary == "server-misconfiguration"
+
+
+def test_a_500_to_the_credentials_the_challenge_asked_for() -> None:
+    # Given Firefox's Basic login (401 with a challenge, then the credentials) answered 500 (an Apache
+    # realm whose AuthUserFile it cannot open), and Chromium, which shows only the 500
+    firefox = make_run(basic_login(engine="firefox", final_status=500), engine="firefox", flow="basic")
+    chromium = chromium_http_auth(final_status=500, offered=[])
+    # Then the server failed while it checked them: server-misconfiguration, not unknown
+    verdict = verdict_of(make_site(firefox, chromium))
+    assert verdict.primary == "server-misconfiguration"
+    assert verdict.confidence == 0.85
+    assert 'first answered 401 `Basic realm="Restricted"' in verdict.summary
+    assert "then 500 to the request that carried Authorization: Basic" in verdict.summary
+    chromium_only = verdict_of(make_site(chromium))
+    assert chromium_only.primary == "server-misconfiguration"
+    assert "out of the capture's sight" in chromium_only.summary
+
+
+def test_a_500_through_the_proxy_only_is_the_proxy() -> None:
+    direct = make_run(basic_login(engine="firefox"), engine="firefox", flow="basic")
+    proxied = make_run(
+        basic_login(engine="firefox", final_status=502), engine="firefox", flow="basic", via_proxy=True
+    )
+    ev = make_site(direct, proxied)
+    assert findings_of("server_error", ev) == []
+    assert verdict_of(ev).primary == "proxy-interference"
