@@ -10,6 +10,7 @@ from loginprobe.checks.common import (
     failing_runs,
     is_rejection,
     make_finding,
+    passing_runs,
     protected_exchange,
     status_text,
     where,
@@ -17,6 +18,9 @@ from loginprobe.checks.common import (
 from loginprobe.checks.registry import check
 from loginprobe.evidence import SiteEvidence, same_resource
 from loginprobe.verdict import DIRECT, INFERRED_STRONG, Finding
+
+# Schemes a browser answers from a username and password (RFC 7617, RFC 7616).
+PASSWORD_SCHEMES = ("basic", "digest")
 
 
 @check(cause="wrong-auth-scheme")
@@ -51,13 +55,33 @@ def wrong_auth_scheme(ev: SiteEvidence) -> Iterator[Finding]:
                 ex,
             )
         elif not sent and configured and configured not in offered_lower and exp.credentials_configured:
+            limits = {scheme.lower() for scheme in run.unanswerable_schemes}
+            password_schemes = [s for s in offered if s.lower() in PASSWORD_SCHEMES]
+            if password_schemes and password_schemes[0].lower() in limits:
+                # Digest takes a username and password too; it is this engine that never answers it.
+                wanted = password_schemes[0]
+                signed_in = sorted({r.engine for r in passing_runs(ev) if r.engine != run.engine})
+                others = (
+                    f"; {', '.join(signed_in)} answered it with the same username and password and signed in"
+                    if signed_in
+                    else ""
+                )
+                why = f"which {run.engine}, as launched here, never answers, so it sent nothing{others}"
+                fix = (
+                    f'Set `flow = "{wanted.lower()}"`, the scheme the server asks for ({run.engine} will '
+                    f"still not answer {wanted}: check it with another engine)."
+                )
+            else:
+                why = "which the browser cannot answer with a username and password, so it sent nothing"
+                fix = (
+                    f"Switch the site's flow to what the server asks for ({', '.join(offered)}) and "
+                    "configure matching credentials."
+                )
             yield make_finding(
                 INFERRED_STRONG,
                 f"The site is configured for {exp.flow.capitalize()} but {where(run, ex)} challenged only "
-                f"`{challenge}`, which the browser cannot answer with a username and password, so it sent "
-                f"nothing ({status_text(ex)}).",
-                f"Switch the site's flow to what the server asks for ({', '.join(offered)}) and configure "
-                f"matching credentials.",
+                f"`{challenge}` ({status_text(ex)}), {why}.",
+                fix,
                 run,
                 ex,
             )

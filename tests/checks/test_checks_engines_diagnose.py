@@ -36,6 +36,25 @@ def test_digest_unanswered_by_firefox_over_bidi_is_an_engine_limitation() -> Non
     assert verdict.contributing == []
 
 
+def test_basic_flow_on_a_digest_site_names_the_engine_not_the_password() -> None:
+    # Given `flow = "basic"` for a Digest site: Chromium answers any scheme and signs in, Firefox over
+    # BiDi never answers Digest
+    chromium = make_run(basic_login(offered=[DIGEST], scheme="Digest"), flow="basic")
+    firefox = make_run(
+        basic_login(engine="firefox", offered=[DIGEST], answered=False),
+        engine="firefox",
+        flow="basic",
+        unanswerable_schemes=["Digest"],
+    )
+    verdict = verdict_of(make_site(chromium, firefox))
+    # Then the scheme is wrong for the config, and the sentence blames the engine, not "a password"
+    assert verdict.primary == "wrong-auth-scheme"
+    assert "which firefox, as launched here, never answers" in verdict.summary
+    assert "chromium answered it with the same username and password and signed in" in verdict.summary
+    assert "cannot answer with a username and password" not in verdict.summary
+    assert 'Set `flow = "digest"`' in verdict.next_step
+
+
 def test_digest_wrong_password_is_still_invalid_credentials_next_to_the_firefox_limit() -> None:
     chromium = make_run(basic_login(offered=[DIGEST], scheme="Digest", final_status=401), flow="digest")
     firefox = make_run(
