@@ -222,13 +222,22 @@ def report_folders(output: Path) -> set[Path]:
     return {p for p in output.iterdir() if p.is_dir() and not p.is_symlink()} if output.exists() else set()
 
 
-def check(config: Path, output: Path, engines: list[str], modes: list[str], cwd: Path) -> Checked:
-    """`loginprobe check` on the config, as a subprocess; the report it wrote under `output`."""
+def check(
+    config: Path,
+    output: Path,
+    engines: list[str],
+    modes: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+) -> Checked:
+    """`loginprobe check` on the config, as a subprocess (`env`: more variables, such as other secrets
+    the config names); the report it wrote under `output`."""
     before = report_folders(output)
     args = ["check", "--config", str(config), "--output", str(output)]
     args += [arg for engine in engines for arg in ("--browser", engine)]
     args += [arg for mode in modes for arg in ("--mode", mode)]
-    result = run_cli(*args, cwd=cwd, env=cli_env(**{PASSWORD_ENV: PASSWORD}), timeout=CHECK_TIMEOUT)
+    variables = cli_env(**{PASSWORD_ENV: PASSWORD, **(env or {})})
+    result = run_cli(*args, cwd=cwd, env=variables, timeout=CHECK_TIMEOUT)
     if result.code not in (0, 1):
         raise AssertionError(f"loginprobe check exited {result.code}:\n{result.stderr}")
     written = sorted(report_folders(output) - before)
