@@ -14,6 +14,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -213,6 +215,7 @@ class _Progress:
         self.lock = threading.Lock()
         self.started: dict[str, float] = {}
         self.site_width = max((len(s) for s in sites), default=4)
+        self.reruns_said = False
 
     def __call__(self, spec: Any, event: str, result: Any = None) -> None:
         with self.lock:
@@ -222,23 +225,28 @@ class _Progress:
                 return
             self.bar.advance(self.task)
             if self.lines:
+                if spec.ablation and not self.reruns_said:
+                    # Said once, so that the extra lines of a failing login explain themselves.
+                    _line("re-runs of failing logins, each with one thing changed (named at the end):")
+                    self.reruns_said = True
                 _line(self._finished(spec, result))
 
     def _finished(self, spec: Any, result: Any) -> str:
-        mode = " ".join(
-            [spec.mode, *([spec.ablation] if spec.ablation else []), *(["proxy"] * spec.via_proxy)]
-        )
+        """Site, engine, mode, status, seconds in aligned columns; what a re-run changed comes last."""
         evidence = getattr(result, "evidence", None)
         if evidence is not None:
             outcome = evidence.outcome
             state = "pass" if outcome.success else "fail"
-            status = f"{state} {outcome.status}" if outcome.status is not None else state
+            status = f"{state} {outcome.status:<3}" if outcome.status is not None else f"{state:<8}"
             seconds = max((evidence.finished_at - evidence.started_at).total_seconds(), 0.0)
         else:
             skipped = getattr(result, "skipped", None)
             status = f"skipped: {skipped.reason}" if skipped is not None else "skipped"
             seconds = time.monotonic() - self.started.get(spec.run_id, time.monotonic())
-        return f"{spec.site.name:<{self.site_width}}  {spec.engine:<8}  {mode:<9}  {status}  {seconds:.1f} s"
+        columns = f"{spec.site.name:<{self.site_width}}  {spec.engine:<8}  {spec.mode:<9}"
+        line = f"{columns}  {status}  {seconds:4.1f} s"
+        changed = [*([spec.ablation] if spec.ablation else []), *(["via proxy"] if spec.via_proxy else [])]
+        return f"{line}  ({', '.join(changed)})" if changed else line
 
 
 def _start_line(settings: Any, runs: int, config: Path | None) -> str:
@@ -254,18 +262,27 @@ def _start_line(settings: Any, runs: int, config: Path | None) -> str:
     )
 
 
-def _run(settings: Any, *, quiet: bool, as_json: bool, config: Path | None) -> int:
-    from loginprobe.pipeline import run_check, runnable_plan
-    from loginprobe.reports import github_outputs
-    from loginprobe.reports.latest import point_latest
-    from loginprobe.reports.terminal import print_summary
+@contextmanager
+def _live(settings: Any, *, quiet: bool = False, config: Path | None = None) -> Iterator[_Progress]:
+    """A check's progress: the start line and one line per run without a TTY, else a transient bar."""
+    from loginprobe.pipeline import runnable_plan
 
     planned = len(runnable_plan(settings))  # an empty plan is one line and exit 2, before any output
     live = _Progress([s.name for s in settings.sites], planned, quiet=quiet)
     if live.lines:
         _line(_start_line(settings, planned, config))
-    stop = threading.Event()
     with live.bar:
+        yield live
+
+
+def _run(settings: Any, *, quiet: bool, as_json: bool, config: Path | None) -> int:
+    from loginprobe.pipeline import run_check
+    from loginprobe.reports import github_outputs
+    from loginprobe.reports.latest import point_latest
+    from loginprobe.reports.terminal import print_summary
+
+    stop = threading.Event()
+    with _live(settings, quiet=quiet, config=config) as live:
         outcome = run_check(settings, progress=live, stop=stop)
     try:
         point_latest(outcome.folder)
@@ -472,7 +489,9 @@ def demo(
     from loginprobe.demo import run_demo
 
     try:
-        code = run_demo(browsers=browser, output=output, workers=workers, scenarios=scenario, console=console)
+        code = run_demo(
+            browsers=browser, output=output, workers=workers, scenarios=scenario, console=console, live=_live
+        )
     except LoginprobeError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)

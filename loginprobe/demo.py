@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from loginprobe.config.settings import Settings, Site, load_settings
 from loginprobe.errors import ConfigError
 from loginprobe.lab.scenarios import SCENARIOS, Scenario
 from loginprobe.lab.server import Lab
-from loginprobe.pipeline import Outcome, plan, run_check
+from loginprobe.pipeline import Outcome, ProgressFn, plan, run_check
 from loginprobe.secrets import Redactor
 
 # A few representative healthy and broken logins: one per flow kind among the controls, and the
@@ -89,8 +90,16 @@ def seed_profiles(sites: list[LabSite], base: Settings) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+# What shows a check's progress (the CLI's bar in a terminal, one line per run in a CI log).
+Live = Callable[[Settings], AbstractContextManager[ProgressFn]]
+
+
 def check_scenarios(
-    sites: list[LabSite], *, after_seeding: Callable[[Settings], None] | None = None, **overrides: Any
+    sites: list[LabSite],
+    *,
+    after_seeding: Callable[[Settings], None] | None = None,
+    live: Live | None = None,
+    **overrides: Any,
 ) -> list[tuple[list[LabSite], Outcome]]:
     """Seed, switch every lab to its probed state, and check; a proxy scenario gets its own check.
 
@@ -110,29 +119,37 @@ def check_scenarios(
             after_seeding(settings)
         for item in group:
             item.lab.apply(**item.scenario.probe)
-        results.append((group, run_check(settings)))
+        if live is None:
+            results.append((group, run_check(settings)))
+        else:
+            with live(settings) as progress:
+                results.append((group, run_check(settings, progress=progress)))
     return results
 
 
-def accuracy_table(results: list[tuple[list[LabSite], Outcome]]) -> Table:
-    """Scenario -> expected cause -> what loginprobe diagnosed."""
-    table = Table(title="Diagnosis per lab scenario")
-    for column in ("scenario", "what the lab did", "expected", "diagnosed", "engines failing"):
-        table.add_column(column)
+def accuracy_lines(results: list[tuple[list[LabSite], Outcome]], width: int) -> list[Text]:
+    """Scenario by scenario: what the lab did, the cause it was built for, and what was diagnosed.
+
+    Plain lines wrapped to the width (a CI log's 80 columns too): names and cause ids are never cut.
+    """
+    lines = [Text("Each lab scenario, the cause it was built for, and what the lab did:")]
     for group, outcome in results:
         verdicts = {v.site: v for v in outcome.report.verdicts}
         for item in group:
             verdict = verdicts.get(item.site.name)
-            diagnosed = verdict.primary if verdict else "?"
-            colour = "green" if diagnosed == item.scenario.cause else "red"
-            table.add_row(
-                item.scenario.name,
-                item.scenario.description,
-                item.scenario.cause,
-                f"[{colour}]{diagnosed}[/{colour}]",
-                ", ".join(verdict.engines_failing) if verdict else "",
-            )
-    return table
+            diagnosed = verdict.primary if verdict else "no verdict"
+            right = diagnosed == item.scenario.cause
+            line = Text(f"{'ok' if right else 'WRONG'} ", style="green" if right else "bold red")
+            line.append(item.scenario.name, style="bold")
+            line.append(f": {item.scenario.cause}" if right else f": expected {item.scenario.cause}, ")
+            if not right:
+                line.append(f"diagnosed {diagnosed}", style="red")
+            if verdict and verdict.engines_failing:
+                line.append(f" (failing in {', '.join(verdict.engines_failing)})")
+            lines.append(line)
+            about = textwrap.wrap(item.scenario.description, width=max(width - 4, 40), break_on_hyphens=False)
+            lines += [Text(f"    {row}", style="dim") for row in about]
+    return lines
 
 
 def run_demo(
@@ -142,6 +159,7 @@ def run_demo(
     workers: int | None,
     scenarios: list[str] | None,
     console: Console,
+    live: Live | None = None,
 ) -> int:
     """Start the lab, check a few healthy and broken logins, print the diagnosis; returns the exit code."""
     from loginprobe.reports.terminal import print_summary
@@ -152,14 +170,15 @@ def run_demo(
         with lab_sites(names) as sites:
             console.print(f"lab: {len(sites)} scenario sites on 127.0.0.1, identity provider on localhost")
             results = check_scenarios(
-                sites, browsers=browsers, output=output, workers=workers, profiles_dir=profiles
+                sites, live=live, browsers=browsers, output=output, workers=workers, profiles_dir=profiles
             )
     finally:
         shutil.rmtree(profiles, ignore_errors=True)
     for _group, outcome in results:
         print_summary(outcome.report, console)
         console.print(f"report: {outcome.folder / 'report.html'}", highlight=False)
-    console.print(accuracy_table(results))
+    for line in accuracy_lines(results, console.width):
+        console.print(line, highlight=False)
     expected_right = all(
         {v.site: v.primary for v in outcome.report.verdicts}.get(item.site.name) == item.scenario.cause
         for group, outcome in results

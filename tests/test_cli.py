@@ -478,3 +478,31 @@ def test_report_summary_fits_the_terminal(
     assert max(len(line) for line in out) <= columns
     assert "invalid-credentials" in result.stdout and "…" not in result.stdout
     assert sum(line.startswith("broken: ") for line in out) == 1
+
+
+@pytest.mark.browser
+def test_demo_ci_log_at_80_columns(tmp_path: Path, engine_status: dict[Engine, EngineStatus]) -> None:
+    require_engine(engine_status, "chromium")
+    # Given a newcomer's first demo in a CI log (no terminal, 80 columns): a healthy and a broken login
+    scenarios = ("--scenario", "control-form", "--scenario", "stale-cookie-session-lost")
+    result = run_cli(
+        "demo", "--browser", "chromium", *scenarios, cwd=tmp_path, env=cli_env(COLUMNS="80"), timeout=300
+    )
+    assert result.code == 0, result.stderr
+    # Then every line fits 80 columns, nothing is cut and no line ends in blanks
+    lines = result.stdout.splitlines() + result.stderr.splitlines()
+    assert all(len(line) <= 80 and line == line.rstrip() and "…" not in line for line in lines), lines
+    # ... progress shows as the runs finish, re-runs said to be re-runs once, each naming what changed
+    progress = result.stderr.splitlines()
+    assert progress[0].startswith("loginprobe 0.") and "2 sites in chromium" in progress[0], progress
+    assert sum(line.startswith("re-runs of failing logins") for line in progress) == 1, progress
+    reruns = progress[progress.index(next(p for p in progress if p.startswith("re-runs"))) + 1 :]
+    assert reruns and all(re.search(r"\d s  \([a-z-]+\)$", line) for line in reruns), reruns
+    # ... each verdict is said once, and the scenario list names expected and diagnosed causes uncut
+    out = result.stdout
+    assert out.count("stale-cookie-session-lost: stale-cookie (") == 2, out  # verdict, then the list
+    assert "ok stale-cookie-session-lost: stale-cookie (failing in chromium)\n" in out, out
+    assert "ok control-form: none\n" in out, out
+    # ... and the report embeds the failing run's screenshot
+    [page] = (tmp_path / "loginprobe-report").glob("*/report.html")
+    assert 'src="data:image/jpeg;base64,' in page.read_text(encoding="utf-8")
