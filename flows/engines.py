@@ -128,9 +128,9 @@ def find_recipe(
         return LaunchRecipe(engine, "playwright-managed", managed, None, options)
     if engine == "webkit":
         # No Playwright WebKit: Debian's WebKitGTK over WebDriver classic, when installed.
-        from loginprobe.flows import webkit_gtk
+        from loginprobe.flows import webkit_launch
 
-        return webkit_gtk.find_recipe()
+        return webkit_launch.find_recipe()
     for name in SYSTEM_EXECUTABLES[engine]:
         found = shutil.which(name)
         if found:

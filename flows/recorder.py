@@ -32,9 +32,9 @@ from loginprobe.evidence import (
 )
 from loginprobe.flows import engines, snapshots
 from loginprobe.flows.cdp import CdpHop, CdpNetwork
+from loginprobe.flows.exchange import clean_url, read_headers, redact_request_headers, redact_response_headers
 from loginprobe.parsing import (
     decode_jwt,
-    describe_authorization,
     find_jwts,
     html_text,
     parse_challenge_headers,
@@ -42,8 +42,7 @@ from loginprobe.parsing import (
     parse_http_date,
     parse_set_cookie,
 )
-from loginprobe.secrets import CREDENTIAL_HEADERS, Redactor, secret_param
-from loginprobe.secrets import structure as by_structure
+from loginprobe.secrets import Redactor, secret_param
 
 TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNORECASE)
 MAX_BODY = 64 * 1024
@@ -60,11 +59,6 @@ def _after_submission(request: Request) -> bool:
             return True
         current = current.redirected_from
     return False
-
-
-def _clean_url(url: str, redactor: Redactor) -> str:
-    """Register credential-like query and fragment values, then redact the URL."""
-    return by_structure.url(url, redactor)
 
 
 def _register_json_secrets(data: Any, redactor: Redactor) -> None:
@@ -247,38 +241,15 @@ class Recorder:
             self.site_origins,
             self.redactor,
             self._response_headers,
-            lambda url: _clean_url(url, self.redactor),
+            lambda url: clean_url(url, self.redactor),
         )
 
     # -- headers ----------------------------------------------------------------------------
     def _request_headers(self, headers: list[Header]) -> list[Header]:
-        out: list[Header] = []
-        for name, value in headers:
-            lower = name.lower()
-            if lower in CREDENTIAL_HEADERS:
-                described = describe_authorization(value, self.redactor)
-                out.append((name, f"{described.scheme} {described.fingerprint}".strip()))
-            elif lower == "cookie":
-                pairs = [p.strip() for p in value.split(";") if p.strip()]
-                shown = []
-                for pair in pairs:
-                    cookie_name, _, cookie_value = pair.partition("=")
-                    shown.append(f"{cookie_name}={self.redactor.cookie(cookie_name.strip(), cookie_value)}")
-                out.append((name, "; ".join(shown)))
-            else:
-                out.append((name, self.redactor.text(value)))
-        return out
+        return redact_request_headers(headers, self.redactor)
 
     def _response_headers(self, headers: list[Header]) -> list[Header]:
-        out: list[Header] = []
-        for name, value in headers:
-            if name.lower() == "set-cookie":
-                for line in value.split("\n"):  # Playwright joins repeated Set-Cookie with newlines
-                    parse_set_cookie(line, self.redactor)  # registers the value before redacting the line
-                    out.append((name, by_structure.set_cookie_line(line, self.redactor)))
-            else:
-                out.append((name, self.redactor.text(value)))
-        return out
+        return redact_response_headers(headers, self.redactor)
 
     # -- exchanges --------------------------------------------------------------------------
     def _exchange(self, index: int, request: Request, ids: dict[int, int], jwts: list[JwtRecord]) -> Exchange:
@@ -338,25 +309,8 @@ class Recorder:
         )
         if cdp_hop is not None:
             served_from, signal = cdp_hop.served_from, "chromium CDP"
-        server_date = parse_http_date(next((v for k, v in raw_response_headers if k.lower() == "date"), None))
-        authorization = None
-        for name, value in raw_request_headers:
-            if name.lower() == "authorization":
-                authorization = describe_authorization(value, self.redactor)
-                for token in find_jwts(value):
-                    record = decode_jwt(
-                        token,
-                        found_in="request header Authorization",
-                        redactor=self.redactor,
-                        exchange_id=index,
-                        server_date=server_date,
-                    )
-                    if record is not None:
-                        jwts.append(record)
-        cookies_sent: list[str] = []
-        for name, value in raw_request_headers:
-            if name.lower() == "cookie":
-                cookies_sent.extend(parse_cookie_header(value))
+        facts = read_headers(raw_request_headers, raw_response_headers, self.redactor, index, jwts)
+        server_date = facts.server_date
         set_cookies: list[SetCookie] = []
         blocked = dict(cdp_hop.blocked_set_cookies) if cdp_hop is not None else {}
         for name, value in raw_response_headers:
@@ -386,13 +340,13 @@ class Recorder:
         if request.redirected_from is not None:
             redirected_from = ids.get(id(request.redirected_from))
         try:
-            frame_url = _clean_url(request.frame.url, self.redactor)
+            frame_url = clean_url(request.frame.url, self.redactor)
         except (PlaywrightError, AttributeError):
             frame_url = None
         return Exchange(
             id=index,
             method=request.method,
-            url=_clean_url(request.url, self.redactor),
+            url=clean_url(request.url, self.redactor),
             resource_type=request.resource_type,
             is_navigation=request.is_navigation_request(),
             frame_url=frame_url,
@@ -407,14 +361,10 @@ class Recorder:
             started_at=started,
             duration_ms=duration,
             failure=failure,
-            authorization=authorization,
-            challenges=parse_challenge_headers(
-                [v for k, v in raw_response_headers if k.lower() == "www-authenticate"]
-            ),
-            proxy_challenges=parse_challenge_headers(
-                [v for k, v in raw_response_headers if k.lower() == "proxy-authenticate"]
-            ),
-            cookies_sent=cookies_sent,
+            authorization=facts.authorization,
+            challenges=facts.challenges,
+            proxy_challenges=facts.proxy_challenges,
+            cookies_sent=facts.cookies_sent,
             cookies_not_sent=cdp_hop.cookies_not_sent if cdp_hop is not None else [],
             set_cookies=set_cookies,
             server_date=server_date,
@@ -462,7 +412,7 @@ class Recorder:
         for token in find_jwts(text):
             record = decode_jwt(
                 token,
-                found_in=f"response body of {request.method} {_clean_url(request.url, self.redactor)}",
+                found_in=f"response body of {request.method} {clean_url(request.url, self.redactor)}",
                 redactor=self.redactor,
                 exchange_id=index,
                 server_date=server_date,
@@ -530,7 +480,7 @@ class Recorder:
                     Exchange(
                         id=len(exchanges),
                         method=hop.method,
-                        url=_clean_url(hop.url, self.redactor),
+                        url=clean_url(hop.url, self.redactor),
                         page=network_index,
                         status=hop.status,
                         served_from=hop.served_from,

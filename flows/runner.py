@@ -181,9 +181,9 @@ class Runner:
                     reason = self.engines[lane.engine].reason or f"{lane.engine} is not available"
                     return [self._skip(spec, f"{lane.engine} unavailable: {reason}") for spec in lane.specs]
                 # WebKit without Playwright's build: WebKitGTK over WebDriver runs the lane (webkit_gtk.py).
-                from loginprobe.flows import webkit_gtk
+                from loginprobe.flows import webkit_gtk, webkit_launch
 
-                if webkit_gtk.is_webdriver_recipe(recipe):
+                if webkit_launch.is_webdriver_recipe(recipe):
                     return webkit_gtk.run_lane(self, lane.specs, recipe)
                 browser: Browser | None = None
                 for n, spec in enumerate(lane.specs):

@@ -33,8 +33,11 @@ INITIAL_STORAGE_JS = """(() => {
   } catch (e) { /* opaque origins and blocked storage have nothing to report */ }
 })();"""
 
+# What only a page on the origin can read; the same script for every engine (WebDriver runs it as an
+# async script, flows/webkit_page.py).
 PAGE_STATE_JS = """async () => {
-  const out = {origin: location.origin, sw: [], caches: [], session: {}, errors: []};
+  const out = {origin: location.origin, url: location.href, sw: [], caches: [], local: {}, session: {},
+               errors: []};
   try {
     for (const r of await navigator.serviceWorker.getRegistrations()) {
       const w = r.active || r.waiting || r.installing;
@@ -51,13 +54,59 @@ PAGE_STATE_JS = """async () => {
       }
     }
   } catch (e) { out.errors.push('Cache API: ' + e); }
-  try {
-    for (let i = 0; i < sessionStorage.length; i++) {
-      const k = sessionStorage.key(i); out.session[k] = sessionStorage.getItem(k);
+  for (const [area, store] of [['local', () => localStorage], ['session', () => sessionStorage]]) {
+    try {
+      const s = store();
+      for (let i = 0; i < s.length; i++) { const k = s.key(i); out[area][k] = s.getItem(k); }
     }
-  } catch (e) { out.errors.push('sessionStorage: ' + e); }
+    catch (e) { out.errors.push(area + 'Storage: ' + e); }
+  }
   return out;
 }"""
+
+
+def cookie_record(raw: dict[str, Any], redactor: Redactor) -> CookieRecord:
+    """One cookie, its value fingerprinted: Playwright's storage-state shape (`expires`, -1 for a session
+    cookie) or WebDriver's (`expiry`, absent for a session cookie)."""
+    expires = raw.get("expires", raw.get("expiry"))
+    same_site = raw.get("sameSite")
+    return CookieRecord(
+        name=str(raw["name"]),
+        value_fingerprint=redactor.cookie(str(raw["name"]), str(raw.get("value", ""))),
+        domain=str(raw.get("domain", "")),
+        path=str(raw.get("path", "/")),
+        expires=None if expires in (-1, None) else float(expires),
+        http_only=bool(raw.get("httpOnly")),
+        secure=bool(raw.get("secure")),
+        same_site=str(same_site) if same_site else None,
+    )
+
+
+def stored_values(items: dict[str, Any], redactor: Redactor) -> dict[str, str]:
+    """A storage area's values as fingerprints (long ones are also searched for in free text)."""
+    return {str(k): redactor.add(str(v), searchable=len(str(v)) >= 8) for k, v in items.items()}
+
+
+def page_state_records(
+    data: dict[str, Any],
+    clean_headers: Callable[[list[Header]], list[Header]],
+    clean_url: Callable[[str], str],
+) -> tuple[list[ServiceWorkerRecord], list[CacheStorageEntry]]:
+    """The service workers and Cache API entries of one page's PAGE_STATE_JS answer (any engine)."""
+    workers = [
+        ServiceWorkerRecord(scope=sw["scope"], script_url=sw["script"], state=sw.get("state"))
+        for sw in data.get("sw", [])
+    ]
+    entries = [
+        CacheStorageEntry(
+            cache_name=entry["cache"],
+            url=clean_url(entry["url"]),
+            status=entry.get("status"),
+            headers=clean_headers([(str(k), str(v)) for k, v in entry.get("headers", [])]),
+        )
+        for entry in data.get("caches", [])
+    ]
+    return workers, entries
 
 
 def read_jar(
@@ -69,28 +118,11 @@ def read_jar(
         state = context.storage_state()
     except PlaywrightError as exc:
         return StateSnapshot(taken=taken, note=f"storage state unreadable: {str(exc).splitlines()[0]}"), None
-    cookies = []
-    for cookie in state.get("cookies", []):
-        value = cookie.get("value", "")
-        cookies.append(
-            CookieRecord(
-                name=cookie["name"],
-                value_fingerprint=redactor.cookie(cookie["name"], value),
-                domain=cookie.get("domain", ""),
-                path=cookie.get("path", "/"),
-                expires=None if cookie.get("expires", -1) in (-1, None) else float(cookie["expires"]),
-                http_only=bool(cookie.get("httpOnly")),
-                secure=bool(cookie.get("secure")),
-                same_site=cookie.get("sameSite"),
-            )
-        )
+    cookies = [cookie_record(dict(cookie), redactor) for cookie in state.get("cookies", [])]
     areas = []
     for origin in state.get("origins", []):
-        local = {}
-        for item in origin.get("localStorage", []):
-            value = str(item.get("value", ""))
-            local[item["name"]] = redactor.add(value, searchable=len(value) >= 8) or ""
-        areas.append(StorageArea(origin=origin["origin"], local=local))
+        items = {item["name"]: item.get("value", "") for item in origin.get("localStorage", [])}
+        areas.append(StorageArea(origin=origin["origin"], local=stored_values(items, redactor)))
     return StateSnapshot(taken=taken, cookies=cookies, storage=areas), dict(state)
 
 
@@ -118,21 +150,10 @@ def read_pages(
         except PlaywrightError as exc:
             notes.append(f"page state of {redactor.text(page.url)} unreadable: {str(exc).splitlines()[0]}")
             continue
-        for sw in data["sw"]:
-            workers.append(ServiceWorkerRecord(scope=sw["scope"], script_url=sw["script"], state=sw["state"]))
-        for entry in data["caches"]:
-            entries.append(
-                CacheStorageEntry(
-                    cache_name=entry["cache"],
-                    url=clean_url(entry["url"]),
-                    status=entry["status"],
-                    headers=clean_headers([(str(k), str(v)) for k, v in entry["headers"]]),
-                )
-            )
-        session = {}
-        for key, value in data["session"].items():
-            session[key] = redactor.add(str(value), searchable=len(str(value)) >= 8)
-        sessions[data["origin"]] = session
+        page_workers, page_entries = page_state_records(data, clean_headers, clean_url)
+        workers.extend(page_workers)
+        entries.extend(page_entries)
+        sessions[data["origin"]] = stored_values(data["session"], redactor)
         notes.extend(data["errors"])
     if not seen:
         notes.append("no page was left on the site's origin: service workers and Cache API not read")

@@ -16,7 +16,8 @@ import pytest
 from loginprobe.config.settings import load_settings
 from loginprobe.demo import LabSite, check_scenarios, lab_sites
 from loginprobe.evidence import Engine, EngineStatus, RunEvidence
-from loginprobe.flows.webkit_gtk import HOW, NOT_OBSERVABLE
+from loginprobe.flows.webkit_evidence import NOT_OBSERVABLE
+from loginprobe.flows.webkit_launch import HOW
 from loginprobe.pipeline import Outcome, run_check
 from tests.conftest import require_engine
 from tests.faults.servers import run_cli
