@@ -339,6 +339,12 @@ def api_key_sent(run: RunEvidence, ex: Exchange) -> str | None:
     return None
 
 
+def hides_http_auth(run: RunEvidence) -> bool:
+    """The engine answers Basic/Digest challenges where capture cannot see them (Chromium): a final
+    answer without a challenge may still have come after one it answered."""
+    return "authorization" in {name.lower() for name in run.hidden_request_headers}
+
+
 def answered_below_capture(run: RunEvidence, ex: Exchange) -> str | None:
     """The configured HTTP credentials the engine sent for `ex` where capture cannot see them, or None.
 
@@ -353,7 +359,7 @@ def answered_below_capture(run: RunEvidence, ex: Exchange) -> str | None:
     if (
         wanted not in ("basic", "digest")
         or not exp.credentials_configured
-        or "authorization" not in {name.lower() for name in run.hidden_request_headers}
+        or not hides_http_auth(run)
         or ex.authorization is not None
         or header_value(ex.request_headers, "authorization") is not None
     ):

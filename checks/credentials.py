@@ -21,6 +21,7 @@ from loginprobe.checks.common import (
     engine_limited,
     error_texts,
     failing_runs,
+    hides_http_auth,
     is_rejection,
     login_refusal,
     make_finding,
@@ -181,6 +182,8 @@ def never_challenged(ev: SiteEvidence) -> Iterator[Finding]:
         ex = protected_exchange(run)
         if ex is None or ex.status not in (403, 404) or ex.challenges or _credential_header_sent(run, ex):
             continue
+        if hides_http_auth(run):
+            continue  # the engine may have answered a challenge out of sight: "never sent" is not known
         if any(item.challenges for item in run.redirect_chain(ex.id)):
             continue  # a challenge on the way: the browser answered it
         scheme = run.expectations.flow.capitalize()

@@ -16,6 +16,7 @@ from loginprobe.checks.common import (
     effective_status,
     error_texts,
     failing_runs,
+    hides_http_auth,
     is_deletion,
     is_rejection,
     make_finding,
@@ -196,6 +197,31 @@ def refused_in_own_realm(ev: SiteEvidence) -> Iterator[Finding]:
             "a new challenge).",
             f"Give this user access to {ex.url} (the server's user or group rules for that path), or test "
             "with a user who has it; the password is right.",
+            run,
+            ex,
+        )
+
+
+@check(cause="insufficient-permissions")
+def forbidden_behind_http_auth(ev: SiteEvidence) -> Iterator[Finding]:
+    """A Basic/Digest URL answered 403 to an engine that answers its challenges out of sight."""
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        exp = run.expectations
+        if ex is None or ex.status != 403 or exp.flow not in ("basic", "digest") or ex.authorization:
+            continue
+        if not exp.credentials_configured or not hides_http_auth(run) or says_not_authenticated(ex):
+            continue
+        said = server_says(ex)
+        server_words = f" (the server said: {said[:160]})" if said else ""
+        yield make_finding(
+            INFERRED_WEAK,
+            f"{where(run, ex)} answered 403 Forbidden{server_words}; {run.engine} answers the URL's "
+            f"{exp.flow.capitalize()} challenge out of the capture's sight, so the configured username and "
+            "password most likely went with the request: the server knows the user and refuses this "
+            "resource to them.",
+            "Give this user access to the resource (the server's user or group rules for that path) or "
+            "test with a user who has it; an engine that shows the exchange (Firefox) confirms it.",
             run,
             ex,
         )

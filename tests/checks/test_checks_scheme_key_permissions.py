@@ -11,6 +11,7 @@ from evidence_factory import (
     auth,
     basic_login,
     challenge,
+    chromium_http_auth,
     form_login,
     make_jwt,
     make_run,
@@ -124,3 +125,16 @@ def test_403_after_a_successful_form_login() -> None:
     run = make_run(form_login(account_status=403, account_challenges=[]))
     found = findings_of("insufficient_permissions", make_site(run))
     assert found and found[0].confidence == 0.85
+
+
+def test_a_403_behind_basic_in_chromium_is_insufficient_permissions() -> None:
+    # Given Chromium, which answers Basic out of the capture's sight, and Apache's
+    # `AuthzSendForbiddenOnFailure On`: only the final 403 is recorded
+    run = chromium_http_auth(final_status=403, url=f"{APP}/staff/admin/", offered=[])
+    ev = make_site(run)
+    # Then the 403 is the user's permission, and no finding claims the browser never sent the password
+    verdict = verdict_of(ev)
+    assert verdict.primary == "insufficient-permissions"
+    assert "out of the capture's sight" in verdict.summary
+    assert findings_of("never_challenged", ev) == []
+    assert "missing-credentials" not in verdict.contributing
