@@ -7,13 +7,13 @@ from pathlib import Path
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
+from loginprobe.reports.html_runs import EMBED_BYTES
+
 AFTER_SUBMIT = "after-submit.jpg"
 AT_END = "failure.jpg"
-# JPEG at this quality keeps a 1280x720 login page near 30-60 KB, so report.html can embed it.
+# JPEG at this quality keeps a 1280x720 login page near 30-60 KB, so report.html can embed it; a
+# busier page is taken again at lower qualities until it fits report.html's limit (EMBED_BYTES).
 JPEG_QUALITY = 70
-# report.html embeds a screenshot up to this size (its data URI is a third larger, under 150 KB); a
-# busier page is taken again at lower qualities until it fits.
-EMBED_BYTES = 110_000
 FALLBACK_QUALITIES = (45, 25)
 SHOT_TIMEOUT_MS = 5_000
 
