@@ -14,8 +14,23 @@
 //             (RFC 6750 invalid_token, "expired") once the session's access token has expired
 //   expiring-json  the same, but the 401 is a JSON body only ({"error": "access_token_is_expired"}),
 //             with no WWW-Authenticate, as many cookie-session apps answer
+//   claims    /admin guarded by claimEquals('role', 'admin') and /staff by claimIncludes('groups',
+//             'admins'); /member by claimEquals('role', 'member'), which the user has (control).
+//             With errorOnRequiredAuth the SDK answers a signed-in user without the claim 401
+//             "Authentication is required for this route.", exactly as it answers nobody
+//   bad-secret  the app's client secret is not the one registered: the provider refuses the token
+//             exchange and the app's /callback answers 400 (invalid_client)
+//   bad-redirect  the app's callback route moved to /auth/callback, the provider still has /callback
+//             registered: the provider shows its error page (redirect_uri mismatch) and never the login
+//   short-rp  the SDK's defaults (a protected page redirects to the provider), but the app's session
+//             lives RP_SESSION_TTL seconds (absolute); the provider's session lives on
+//   short-idp the provider's session lives IDP_SESSION_TTL seconds; the app's session lives on
+// Every app also serves /app?api=PATH, a page whose script fetches PATH (the protected request) and
+// some third-party noise: an analytics beacon on another site that answers 401 (with a Bearer
+// challenge), a tracker script there that answers 403, and the browser's own /favicon.ico (404).
 //
-// Environment: OIDC_USER, OIDC_PASSWORD (the one account), EXPIRING_TTL (seconds, default 8).
+// Environment: OIDC_USER, OIDC_PASSWORD (the one account), EXPIRING_TTL (seconds, default 8),
+// RP_SESSION_TTL, IDP_SESSION_TTL (seconds, default 20).
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -25,12 +40,29 @@ import Provider from 'oidc-provider';
 
 const require = createRequire(import.meta.url);
 const express = require('express');
-const { auth, requiresAuth } = require('express-openid-connect');
+const { auth, claimEquals, claimIncludes, requiresAuth } = require('express-openid-connect');
 
 const USER = process.env.OIDC_USER || 'alice';
 const PASSWORD = process.env.OIDC_PASSWORD || 'wonderland';
 const EXPIRING_TTL = Number(process.env.EXPIRING_TTL || 8);
-const VARIANTS = ['control', 'strict', 'expiring', 'expiring-json'];
+const RP_SESSION_TTL = Number(process.env.RP_SESSION_TTL || 20);
+const IDP_SESSION_TTL = Number(process.env.IDP_SESSION_TTL || 20);
+const VARIANTS = [
+  'control', 'strict', 'expiring', 'expiring-json', 'claims', 'bad-secret', 'bad-redirect', 'short-rp',
+  'short-idp',
+];
+// What each app differs in from the SDK's defaults (beyond its own client id and URL).
+const RP_OPTIONS = {
+  control: { errorOnRequiredAuth: true },
+  strict: { errorOnRequiredAuth: true, transactionCookie: { sameSite: 'Strict' } },
+  expiring: { errorOnRequiredAuth: true },
+  'expiring-json': { errorOnRequiredAuth: true },
+  claims: { errorOnRequiredAuth: true },
+  'bad-secret': { errorOnRequiredAuth: true },
+  'bad-redirect': { routes: { callback: '/auth/callback' } },
+  'short-rp': { session: { rolling: false, absoluteDuration: RP_SESSION_TTL } },
+  'short-idp': {},
+};
 
 const listen = (host) => new Promise((resolve) => {
   const server = createServer();
@@ -62,6 +94,9 @@ const consentPage = (uid, client, details) => page('Authorize', `
 
 async function main() {
   const idpServer = await listen('localhost');
+  // Another site than the apps' (as third-party analytics are), so the apps' cookies never go there.
+  const noiseServer = await listen('localhost');
+  const noiseUrl = `http://localhost:${noiseServer.address().port}`;
   const rpServers = Object.fromEntries(await Promise.all(
     VARIANTS.map(async (name) => [name, await listen('127.0.0.1')]),
   ));
@@ -83,9 +118,14 @@ async function main() {
     })),
     async findAccount(_ctx, id) {
       if (id !== USER) return undefined;
-      return { accountId: id, claims: async () => ({ sub: id, name: id }) };
+      return {
+        accountId: id,
+        claims: async () => ({ sub: id, name: id, role: 'member', groups: ['staff'] }),
+      };
     },
-    claims: { openid: ['sub'], profile: ['name'] },
+    claims: { openid: ['sub'], profile: ['name', 'role', 'groups'] },
+    // The profile claims go into the ID token too, where express-openid-connect's claim checks read.
+    conformIdTokenClaims: false,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: { devInteractions: { enabled: false } },
     cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -94,7 +134,7 @@ async function main() {
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
-      Session: 86400,
+      Session: (_ctx, _session, client) => (client?.clientId === 'rp-short-idp' ? IDP_SESSION_TTL : 86400),
       Grant: 86400,
     },
   });
@@ -152,6 +192,33 @@ async function main() {
   idp.use(provider.callback());
   idpServer.on('request', idp);
 
+  // Third-party noise: an analytics origin that refuses the beacon (401) and the tracker (403).
+  noiseServer.on('request', (req, res) => {
+    const path = new URL(req.url, noiseUrl).pathname;
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (path === '/collect') {
+      res.writeHead(401, { 'WWW-Authenticate': 'Bearer realm="analytics"', 'Content-Type': 'text/plain' });
+      res.end('unknown site key');
+    } else if (path === '/tracker.js') {
+      res.writeHead(403, { 'Content-Type': 'text/plain' });
+      res.end('forbidden');
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+
+  const appPage = (api) => `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>App</title>
+<script async src="${noiseUrl}/tracker.js"></script></head>
+<body><h1>App</h1><pre id="out">loading</pre>
+<script>
+  fetch(${JSON.stringify(`${noiseUrl}/collect`)}, { method: 'POST', body: 'page=app' }).catch(() => {});
+  fetch(${JSON.stringify(api)}, { credentials: 'same-origin' }).then(async (r) => {
+    document.getElementById('out').textContent = r.status + ' ' + await r.text();
+  });
+</script></body></html>`;
+
   for (const name of VARIANTS) {
     const rp = express();
     rp.disable('x-powered-by');
@@ -159,14 +226,21 @@ async function main() {
       issuerBaseURL: idpUrl,
       baseURL: rpUrls[name],
       clientID: `rp-${name}`,
-      clientSecret,
+      // The bad-secret app has a secret of the right shape that the provider never issued.
+      clientSecret: name === 'bad-secret' ? randomBytes(24).toString('hex') : clientSecret,
       secret: randomBytes(32).toString('hex'),
       authRequired: false,
-      errorOnRequiredAuth: true, // an unauthenticated /profile answers 401 rather than redirecting
       enableTelemetry: false,
       authorizationParams: { response_type: 'code', scope: 'openid profile' },
-      ...(name === 'strict' ? { transactionCookie: { sameSite: 'Strict' } } : {}),
+      // errorOnRequiredAuth: an unauthenticated /profile answers 401 rather than redirecting
+      ...RP_OPTIONS[name],
     }));
+    rp.get('/app', (req, res) => {
+      res.set('Cache-Control', 'no-store').type('html').send(appPage(String(req.query.api || '/profile')));
+    });
+    rp.get('/admin', claimEquals('role', 'admin'), (req, res) => res.json({ admin: req.oidc.user.sub }));
+    rp.get('/staff', claimIncludes('groups', 'admins'), (req, res) => res.json({ staff: req.oidc.user.sub }));
+    rp.get('/member', claimEquals('role', 'member'), (req, res) => res.json({ member: req.oidc.user.sub }));
     rp.get('/', (req, res) => {
       res.type('html').send(page('Home', req.oidc.isAuthenticated()
         ? '<p>Signed in. <a href="/profile">Profile</a></p>'
@@ -198,7 +272,7 @@ async function main() {
     rpServers[name].on('request', rp);
   }
 
-  process.stdout.write(`${JSON.stringify({ idp: idpUrl, rp: rpUrls })}\n`);
+  process.stdout.write(`${JSON.stringify({ idp: idpUrl, rp: rpUrls, noise: noiseUrl })}\n`);
 }
 
 main().catch((err) => {
