@@ -21,9 +21,10 @@ from rich.text import Text
 
 from loginprobe.config.settings import Settings, Site, load_settings
 from loginprobe.errors import ConfigError
+from loginprobe.flows.runner import ProgressFn
 from loginprobe.lab.scenarios import SCENARIOS, Scenario
 from loginprobe.lab.server import Lab
-from loginprobe.pipeline import Outcome, ProgressFn, plan, run_check
+from loginprobe.pipeline import Outcome, plan, run_check
 from loginprobe.secrets import Redactor
 
 # A few representative healthy and broken logins: one per flow kind among the controls, and the
