@@ -3,6 +3,8 @@ site fails its test with one line. Black-box: pytester writes the project and ru
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 # What a test sees of the discovered config: the names of its sites.
@@ -30,7 +32,7 @@ def _sites_seen(pytester: pytest.Pytester, *args: str) -> str:
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A project folder with one test; no LOGINPROBE_* variable of this machine leaks in."""
-    for name in [n for n in __import__("os").environ if n.startswith("LOGINPROBE_")]:
+    for name in [n for n in os.environ if n.startswith("LOGINPROBE_")]:
         monkeypatch.delenv(name)
     pytester.makepyfile(test_names=NAMES_TEST)
     return pytester
