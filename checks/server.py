@@ -18,6 +18,7 @@ from loginprobe.checks.common import (
     cookie_pairs,
     credential_sent,
     describe_challenges,
+    effective_status,
     failing_runs,
     make_finding,
     ok_status,
@@ -25,6 +26,7 @@ from loginprobe.checks.common import (
     primary_runs,
     protected_exchange,
     server_says,
+    status_text,
     where,
 )
 from loginprobe.checks.registry import check
@@ -281,6 +283,42 @@ def callback_refused(ev: SiteEvidence) -> Iterator[Finding]:
             "Read the app's log for the callback: a wrong client secret or token endpoint auth method "
             "(the provider refuses the code exchange), a clock or issuer mismatch, or a state/nonce check "
             "that failed. The password was accepted.",
+            run,
+            ex,
+        )
+
+
+# How servers and proxies refuse a request whose headers (most often its cookies) are too big: 431
+# (RFC 6585 §5; Node, Kestrel) or nginx's 400 "Request Header Or Cookie Too Large".
+TOO_LARGE = re.compile(r"(header|cookie)s?\b.{0,20}too large|too large.{0,20}(header|cookie)", re.I)
+
+
+def _headers_too_large(ex: Exchange) -> bool:
+    status = effective_status(ex)
+    return status == 431 or (status in (400, 494) and bool(TOO_LARGE.search(ex.body_excerpt or "")))
+
+
+@check(cause="server-misconfiguration")
+def headers_too_large(ev: SiteEvidence) -> Iterator[Finding]:
+    """The site refused the browser's request headers as too large: its own cookies outgrew its limit."""
+    for run in failing_runs(ev):
+        ex = next((e for e in auth_path(run) if _headers_too_large(e)), None)
+        if ex is None:
+            continue
+        names = list(dict.fromkeys(name for name, _ in cookie_pairs(ex)))
+        earlier = [e for e in run.exchanges if e.id < ex.id and e.origin == ex.origin]
+        set_here = {sc.name for e in earlier for sc in e.set_cookies}
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        cookies = f"{len(names)} cookies ({shown})" if names else "no cookie"
+        own = len(set_here & set(names))
+        own_text = f", {own} of them set by this site during this run" if own else ""
+        yield make_finding(
+            DIRECT,
+            f"{where(run, ex)} answered {status_text(ex)}: the server refused the request's headers as too "
+            f"large; the request carried {cookies}{own_text}.",
+            "Keep the session small (store it server-side and keep only an id in the cookie, drop big "
+            "claims such as group lists from the ID token) or raise the server's and proxy's header limit "
+            "(Node --max-http-header-size, nginx large_client_header_buffers).",
             run,
             ex,
         )

@@ -255,3 +255,30 @@ def test_a_stored_token_the_server_calls_malformed_is_invalid_credentials() -> N
 def test_a_stored_token_the_server_calls_expired_is_left_to_the_expiry_checks() -> None:
     runs = [spa_run("chromium", True), stored_token_visit("chromium", '"jwt expired"')]
     assert findings_of("stored_token_refused", make_site(*runs)) == []
+
+
+def test_headers_refused_as_too_large_are_server_misconfiguration() -> None:
+    # Given a session cookie split into chunks big enough that the app (Node) answers 431, as an app
+    # answers whose ID token carries a thousand groups.
+    chunks = [set_cookie(f"appSession.{i}", f"‹secret:c4u4e{i:03d}›") for i in range(8)]
+    runs = []
+    for engine in ("chromium", "firefox"):
+        protected = make_exchange(
+            5, f"{APP}/profile", status=431, engine=engine,  # type: ignore[arg-type]
+            cookies=[(sc.name, sc.value_fingerprint) for sc in chunks],
+        )  # fmt: skip
+        run = oidc_run(engine, protected)
+        callback = run.exchanges[4].model_copy(update={"set_cookies": chunks})
+        runs.append(run.model_copy(update={"exchanges": [*run.exchanges[:4], callback, run.exchanges[5]]}))
+    verdict = verdict_of(make_site(*runs))
+    assert verdict.primary == "server-misconfiguration"
+    assert verdict.confidence == DIRECT
+    assert "answered 431" in verdict.summary and "8 cookies (appSession.0" in verdict.summary
+
+
+def test_nginx_cookie_too_large_page_counts_and_a_plain_400_does_not() -> None:
+    from loginprobe.checks.server import _headers_too_large
+
+    nginx = make_exchange(0, status=400, body="400 Bad Request\nRequest Header Or Cookie Too Large\nnginx")
+    assert _headers_too_large(nginx)
+    assert not _headers_too_large(make_exchange(0, status=400, body="Bad Request"))
