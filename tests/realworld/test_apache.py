@@ -3,12 +3,13 @@
 One server holds every area, one `loginprobe check` serves all of its sites (fresh runs in Chromium
 and Firefox): mod_auth_basic and mod_auth_digest with a wrong and a right password, a flow that does
 not match the server's scheme, `Require user` / `Require group` inside a `Require valid-user` realm
-(authenticated but not allowed: Apache answers 401 with the same challenge), a 401 without a challenge
-(`RewriteRule ... [R=401]`), a password file Apache cannot open (500 after the credentials), a
-mod_auth_form login whose protected URL redirects to another host (the session cookie stays behind),
-and a Basic URL that redirects to another host. A second check goes through an Apache forward proxy
-(mod_proxy, `ProxyRequests On`) that demands its own credentials for one origin, strips
-`Authorization` for another and passes the third (the control).
+(authenticated but not allowed: Apache answers 401 with the same challenge, or 403 with
+`AuthzSendForbiddenOnFailure`), a 401 without a challenge (`RewriteRule ... [R=401]`, and a reverse
+proxy with `Header unset WWW-Authenticate` to keep browsers from prompting), a password file Apache
+cannot open (500 after the credentials), a mod_auth_form login whose protected URL redirects to
+another host (the session cookie stays behind), and a Basic URL that redirects to another host. A
+second check goes through an Apache forward proxy (mod_proxy, `ProxyRequests On`) that demands its
+own credentials for one origin, strips `Authorization` for another and passes the third (the control).
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ def auth_conf(root: Path, port: int) -> str:
 <Location /staff/board/>
   Require group admins
 </Location>
+<Location /staff/payroll/>
+  AuthzSendForbiddenOnFailure On
+  Require user bob
+</Location>
+<Location /intranet/>
+  ProxyPass http://127.0.0.1:{port}/staff/
+  Header unset WWW-Authenticate
+</Location>
 <Location /vault/>
   AuthType Digest
   AuthName "vault"
@@ -89,6 +98,7 @@ def auth_sites(origin: str) -> list[dict[str, Any]]:
     right = {"username": "alice", "password_env": PASSWORD_ENV}
     wrong = {"username": "alice", "password_env": WRONG_ENV}
     login = {"url": f"{origin}/login.html", "flow": "form", "credentials": right}
+    basic = {"flow": "basic", "credentials": right}
     return [
         {"name": "basic-wrong", "url": f"{origin}/staff/", "flow": "basic", "credentials": wrong},
         {"name": "basic-right", "url": f"{origin}/staff/", "flow": "basic", "credentials": right},
@@ -104,6 +114,8 @@ def auth_sites(origin: str) -> list[dict[str, Any]]:
         },
         {"name": "require-user", "url": f"{origin}/staff/admin/", "flow": "basic", "credentials": right},
         {"name": "require-group", "url": f"{origin}/staff/board/", "flow": "basic", "credentials": right},
+        {"name": "require-user-403", "url": f"{origin}/staff/payroll/", **basic},
+        {"name": "proxied-challenge-unset", "url": f"{origin}/intranet/", **basic},
         {"name": "rewrite-401", "url": f"{origin}/reports/", "flow": "basic", "credentials": right},
         {"name": "no-password-file", "url": f"{origin}/archive/", "flow": "basic", "credentials": right},
         {"name": "form-right", **login, "protected_url": f"{origin}/members/"},
@@ -123,7 +135,8 @@ def auth_check(tmp_path_factory: pytest.TempPathFactory) -> Checked:
         (root / "groups").write_text("admins: bob\n", encoding="utf-8")
         htdigest(root / "digest-users", "vault", "alice", PASSWORD)
         (root / "htdocs" / "login.html").write_text(LOGIN_PAGE, encoding="utf-8")
-        for path in ("/", "/staff/", "/staff/admin/", "/staff/board/", "/vault/", "/archive/", "/members/"):
+        areas = ("/staff/admin/", "/staff/board/", "/staff/payroll/", "/vault/", "/archive/", "/members/")
+        for path in ("/", "/staff/", *areas):
             page(root, path, path.strip("/") or "home")
         with apache_server(root, auth_conf(root, port), port=port) as server:
             config = write_config(folder / "loginprobe.toml", auth_sites(server.origin), folder / "profiles")
@@ -137,6 +150,8 @@ CASES = [
     ("bearer-flow-basic-site", "wrong-auth-scheme"),
     ("require-user", "insufficient-permissions"),
     ("require-group", "insufficient-permissions"),
+    ("require-user-403", "insufficient-permissions"),
+    ("proxied-challenge-unset", "server-misconfiguration"),
     ("rewrite-401", "server-misconfiguration"),
     ("no-password-file", "server-misconfiguration"),
     ("form-right", "none"),
