@@ -5,35 +5,26 @@ Exit codes: 0 every login succeeded, 1 at least one login failed, 2 usage or con
 
 Streams: stdout carries the result (the summary, or with --json the report JSON and nothing else);
 stderr carries progress (a bar in a terminal, one line per finished run elsewhere) and messages.
+
+The commands live here; loginprobe/cli_flags.py turns flags into settings, loginprobe/cli_run.py runs a
+check with its progress and prints the result.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from typer.core import TyperCommand
 
 from loginprobe import __version__
+from loginprobe.cli_flags import parse_pairs, pick_sites, site_from_flags
+from loginprobe.cli_run import console, live_progress, run_and_report, stderr_line
 from loginprobe.errors import ConfigError, LoginprobeError
-from loginprobe.evidence import ENGINES, FLOW_KINDS, MODES, Engine
+from loginprobe.evidence import ENGINES, FLOW_KINDS, MODES
 
 app = typer.Typer(
     add_completion=False,
@@ -43,8 +34,6 @@ app = typer.Typer(
     context_settings={"max_content_width": 120},
     help="Drive real browsers through a site's login and explain why it ends in 401 Unauthorized.",
 )
-console = Console(stderr=False)
-errors = Console(stderr=True)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -98,13 +87,8 @@ RunArg = Annotated[
 ]
 
 
-def _line(text: str) -> None:
-    """One line on stderr: soft_wrap, because rich wraps at 80 columns when stderr is not a terminal."""
-    errors.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
 def _fail(exc: LoginprobeError) -> typer.Exit:
-    _line(f"loginprobe: {type(exc).__name__}: {exc.message}")
+    stderr_line(f"loginprobe: {type(exc).__name__}: {exc.message}")
     return typer.Exit(exc.exit_code)
 
 
@@ -124,193 +108,6 @@ def _main(
     ] = False,
 ) -> None:
     """Drive real browsers through a site's login and explain why it ends in 401 Unauthorized."""
-
-
-def _parse_pairs(values: list[str] | None, flag: str) -> dict[Engine, str] | None:
-    if not values:
-        return None
-    pairs: dict[Engine, str] = {}
-    for value in values:
-        engine, sep, rest = value.partition("=")
-        if not sep or engine not in ENGINES:
-            raise ConfigError(
-                f"{flag}: expected ENGINE=VALUE with ENGINE one of {', '.join(ENGINES)}, got {value!r}"
-            )
-        pairs[engine] = rest
-    return pairs
-
-
-def _site_from_flags(
-    url: str | None,
-    flow: str | None,
-    protected_url: str | None,
-    username: str | None,
-    password_env: str | None,
-    token_env: str | None,
-    api_key_env: str | None,
-    script: Path | None,
-    name: str | None,
-) -> list[dict[str, Any]] | None:
-    if url is None:
-        if any(
-            v is not None
-            for v in (flow, protected_url, username, password_env, token_env, api_key_env, script)
-        ):
-            raise ConfigError(
-                "--flow, --protected-url and the credential flags describe a site: give --url too"
-            )
-        return None
-    credentials = {
-        key: value
-        for key, value in {
-            "username": username,
-            "password_env": password_env,
-            "token_env": token_env,
-            "api_key_env": api_key_env,
-        }.items()
-        if value is not None
-    }
-    site: dict[str, Any] = {
-        "name": name or "site",
-        "url": url,
-        "flow": flow or "form",
-        "credentials": credentials,
-    }
-    if protected_url:
-        site["protected_url"] = protected_url
-    if script:
-        site["script"] = script
-    return [site]
-
-
-def _pick_sites(settings: Any, names: list[str] | None) -> Any:
-    """`--site NAME` (repeatable): only these sites of the config, in the order given."""
-    if not names:
-        return settings
-    known = {site.name: site for site in settings.sites}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        configured = ", ".join(known) or "none"
-        raise ConfigError(f"--site: no site named {', '.join(map(repr, unknown))}; configured: {configured}")
-    return settings.model_copy(update={"sites": [known[name] for name in dict.fromkeys(names)]})
-
-
-class _Progress:
-    """Fed by the runner's lane threads: a transient bar in a terminal; elsewhere (CI logs) one line
-    per finished run, so a long check never looks hung; nothing with --quiet."""
-
-    def __init__(self, sites: list[str], total: int, *, quiet: bool) -> None:
-        self.lines = not quiet and not errors.is_terminal
-        self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-            disable=quiet or not errors.is_terminal,
-        )
-        self.task = self.bar.add_task("starting browsers", total=total)
-        self.lock = threading.Lock()
-        self.started: dict[str, float] = {}
-        self.site_width = max((len(s) for s in sites), default=4)
-        self.reruns_said = False
-
-    def __call__(self, spec: Any, event: str, result: Any = None) -> None:
-        with self.lock:
-            if event == "start":
-                self.started[spec.run_id] = time.monotonic()
-                self.bar.update(self.task, description=spec.run_id)
-                return
-            self.bar.advance(self.task)
-            if self.lines:
-                if spec.ablation and not self.reruns_said:
-                    # Said once, so that the extra lines of a failing login explain themselves.
-                    _line("re-runs of failing logins, each with one thing changed (named at the end):")
-                    self.reruns_said = True
-                _line(self._finished(spec, result))
-
-    def _finished(self, spec: Any, result: Any) -> str:
-        """Site, engine, mode, status, seconds in aligned columns; what a re-run changed comes last."""
-        evidence = getattr(result, "evidence", None)
-        if evidence is not None:
-            outcome = evidence.outcome
-            state = "pass" if outcome.success else "fail"
-            status = f"{state} {outcome.status:<3}" if outcome.status is not None else f"{state:<8}"
-            seconds = max((evidence.finished_at - evidence.started_at).total_seconds(), 0.0)
-        else:
-            skipped = getattr(result, "skipped", None)
-            status = f"skipped: {skipped.reason}" if skipped is not None else "skipped"
-            seconds = time.monotonic() - self.started.get(spec.run_id, time.monotonic())
-        columns = f"{spec.site.name:<{self.site_width}}  {spec.engine:<8}  {spec.mode:<9}"
-        line = f"{columns}  {status}  {seconds:4.1f} s"
-        changed = [*([spec.ablation] if spec.ablation else []), *(["via proxy"] if spec.via_proxy else [])]
-        return f"{line}  ({', '.join(changed)})" if changed else line
-
-
-def _start_line(settings: Any, runs: int, config: Path | None) -> str:
-    sites = len(settings.sites)
-    shown = (
-        config.relative_to(Path.cwd()) if config is not None and config.is_relative_to(Path.cwd()) else config
-    )
-    where = f"; config {shown}" if shown is not None else ""
-    engines, modes = ", ".join(settings.browsers), ", ".join(settings.modes)
-    return (
-        f"loginprobe {__version__}: {sites} site{'s' if sites != 1 else ''} in {engines} ({modes}): "
-        f"{runs} run{'s' if runs != 1 else ''}{where}"
-    )
-
-
-@contextmanager
-def _live(settings: Any, *, quiet: bool = False, config: Path | None = None) -> Iterator[_Progress]:
-    """A check's progress: the start line and one line per run without a TTY, else a transient bar."""
-    from loginprobe.pipeline import runnable_plan
-
-    planned = len(runnable_plan(settings))  # an empty plan is one line and exit 2, before any output
-    live = _Progress([s.name for s in settings.sites], planned, quiet=quiet)
-    if live.lines:
-        _line(_start_line(settings, planned, config))
-    with live.bar:
-        yield live
-
-
-def _run(settings: Any, *, quiet: bool, as_json: bool, config: Path | None) -> int:
-    from loginprobe.pipeline import run_check
-    from loginprobe.reports import github_outputs
-    from loginprobe.reports.latest import point_latest
-    from loginprobe.reports.terminal import print_summary
-
-    stop = threading.Event()
-    with _live(settings, quiet=quiet, config=config) as live:
-        outcome = run_check(settings, progress=live, stop=stop)
-    try:
-        point_latest(outcome.folder)
-    except OSError as exc:  # the report is written; only the shortcut to it is missing
-        _line(f"loginprobe: warning: no 'latest' link in {outcome.folder.parent}: {exc.strerror or exc}")
-    if as_json:
-        sys.stdout.write(outcome.report.model_dump_json(indent=2) + "\n")
-        sys.stdout.flush()
-    else:
-        print_summary(outcome.report, console, quiet=quiet)
-    try:
-        # Workflow commands are read from stderr too; with --json stdout holds the JSON alone.
-        github_outputs(outcome.report, os.environ, sys.stderr if as_json else None)
-    except OSError as exc:  # the report is written; a bad GITHUB_STEP_SUMMARY only loses the job summary
-        _line(f"loginprobe: warning: GitHub job summary not written: {exc.strerror or exc}")
-    where = f"report: {outcome.folder / 'report.html'}"
-    if as_json:
-        _line(where)
-    else:
-        console.print(where, markup=False, highlight=False, soft_wrap=True)
-    if outcome.report.interrupted:
-        _line(f"loginprobe: interrupted: partial report in {outcome.folder}")
-        return outcome.exit_code
-    for line in outcome.infrastructure_errors:
-        _line(f"loginprobe: {line}")
-    for line in outcome.unreachable:
-        _line(f"loginprobe: TargetUnreachable: {line}")
-    return outcome.exit_code
 
 
 @app.command()
@@ -396,7 +193,7 @@ def check(
         settings = load_settings(
             config or found,
             label="--config" if config is not None else "config",  # an error names where the file came from
-            sites=_site_from_flags(
+            sites=site_from_flags(
                 url, flow, protected_url, username, password_env, token_env, api_key_env, script, name
             ),
             browsers=browser,
@@ -405,8 +202,8 @@ def check(
             workers=workers,
             timeout=timeout,
             proxy=proxy,
-            connect=_parse_pairs(connect, "--connect"),
-            executables=_parse_pairs(executable, "--executable"),
+            connect=parse_pairs(connect, "--connect"),
+            executables=parse_pairs(executable, "--executable"),
             shard=shard,
             headless=False if headed else None,
             ignore_https_errors=True if ignore_https_errors else None,
@@ -415,12 +212,12 @@ def check(
             capture=False if no_capture else None,
             update_profile=True if update_profile else None,
         )
-        settings = _pick_sites(settings, site)
-        code = _run(settings, quiet=quiet, as_json=as_json, config=found)
+        settings = pick_sites(settings, site)
+        code = run_and_report(settings, quiet=quiet, as_json=as_json, config=found)
     except LoginprobeError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:  # before the runs started or while rendering (the runs keep a partial report)
-        _line("loginprobe: interrupted before the report was complete")
+        stderr_line("loginprobe: interrupted before the report was complete")
         raise typer.Exit(130) from None
     raise typer.Exit(code)
 
@@ -490,7 +287,12 @@ def demo(
 
     try:
         code = run_demo(
-            browsers=browser, output=output, workers=workers, scenarios=scenario, console=console, live=_live
+            browsers=browser,
+            output=output,
+            workers=workers,
+            scenarios=scenario,
+            console=console,
+            live=live_progress,
         )
     except LoginprobeError as exc:
         raise _fail(exc) from None
@@ -587,5 +389,5 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:  # outside the runs (start-up, rendering): nothing partial to keep
-        _line("loginprobe: interrupted")
+        stderr_line("loginprobe: interrupted")
         sys.exit(130)
