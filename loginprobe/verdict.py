@@ -31,7 +31,7 @@ CauseId = Literal[
 CAUSES: dict[str, str] = {
     "none": "Every login reached the protected resource.",
     "missing-credentials": "The protected request carried no credentials at all.",
-    "invalid-credentials": "Credentials were sent and rejected, in every browser and mode.",
+    "invalid-credentials": "Credentials were sent and rejected (in every browser and mode, or a stored one).",
     "expired-token": "A token was past its expiry (or not yet valid) when the server saw it.",
     "wrong-auth-scheme": "The client authenticated with a scheme the server does not ask for.",
     "invalid-api-key": "The API key was missing, in the wrong place, or rejected.",
