@@ -170,6 +170,10 @@ def run_demo(
     try:
         with lab_sites(names) as sites:
             console.print(f"lab: {len(sites)} scenario sites on 127.0.0.1, identity provider on localhost")
+            seeded = sum(s.scenario.seed is not None for s in sites)
+            if seeded:  # browser work before the check's first progress line: say what it is
+                sites_text = f"{seeded} site{'s' if seeded != 1 else ''}"
+                console.print(f"seeding the returning browsers of {sites_text} (their earlier visit) first")
             results = check_scenarios(
                 sites, live=live, browsers=browsers, output=output, workers=workers, profiles_dir=profiles
             )

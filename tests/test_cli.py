@@ -503,6 +503,8 @@ def test_demo_ci_log_at_80_columns(tmp_path: Path, engine_status: dict[Engine, E
     assert out.count("stale-cookie-session-lost: stale-cookie (") == 2, out  # verdict, then the list
     assert "ok stale-cookie-session-lost: stale-cookie (failing in chromium)\n" in out, out
     assert "ok control-form: none\n" in out, out
+    # ... and the browser work before the first progress line says what it is
+    assert "seeding the returning browsers of 1 site (their earlier visit) first\n" in out, out
     # ... and the report embeds the failing run's screenshot
     [page] = (tmp_path / "loginprobe-report").glob("*/report.html")
     assert 'src="data:image/jpeg;base64,' in page.read_text(encoding="utf-8")
