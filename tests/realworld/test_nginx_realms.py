@@ -16,7 +16,7 @@ import pytest
 
 from tests.faults.report_access import only_report
 from tests.faults.servers import cli_env, run_cli
-from tests.faults.third_party import NGINX, _missing, _serving, free_port, sha_htpasswd
+from tests.faults.third_party import _serving, free_port, nginx_command, sha_htpasswd
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 PASSWORD = "staff-pass-4417"
@@ -25,47 +25,26 @@ PASSWORD = "staff-pass-4417"
 @contextmanager
 def nginx_two_realms(folder: Path) -> Iterator[str]:
     """nginx (not a daemon, its own prefix) with the realms "staff" and, nested in it, "admin"."""
-    if not Path(NGINX).exists():
-        _missing("nginx")
     prefix = folder / "nginx"
-    (prefix / "logs").mkdir(parents=True)
-    (prefix / "staff.htpasswd").write_text(sha_htpasswd("alice", PASSWORD), encoding="utf-8")
-    (prefix / "admin.htpasswd").write_text(sha_htpasswd("root", "other-pass-9"), encoding="utf-8")
     for page in ("staff", "staff/admin"):
         (prefix / "html" / page).mkdir(parents=True)
         (prefix / "html" / page / "index.html").write_text(f"<h1>{page}</h1>", encoding="utf-8")
+    (prefix / "staff.htpasswd").write_text(sha_htpasswd("alice", PASSWORD), encoding="utf-8")
+    (prefix / "admin.htpasswd").write_text(sha_htpasswd("root", "other-pass-9"), encoding="utf-8")
     port = free_port()
-    temp = "".join(
-        f"    {kind}_temp_path {prefix / kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (prefix / "nginx.conf").write_text(
-        f"""daemon off;
-master_process off;
-pid {prefix / "nginx.pid"};
-error_log {prefix / "logs" / "error.log"} warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log {prefix / "logs" / "access.log"};
-{temp}    server {{
-        listen 127.0.0.1:{port};
-        root {prefix / "html"};
-        location = / {{ return 200 "<!doctype html><title>intranet</title>"; }}
-        location /staff/ {{
-            auth_basic "staff";
-            auth_basic_user_file {prefix / "staff.htpasswd"};
-        }}
-        location /staff/admin/ {{
-            auth_basic "admin";
-            auth_basic_user_file {prefix / "admin.htpasswd"};
-        }}
-    }}
+    server = f"""
+root {prefix / "html"};
+location = / {{ return 200 "<!doctype html><title>intranet</title>"; }}
+location /staff/ {{
+    auth_basic "staff";
+    auth_basic_user_file {prefix / "staff.htpasswd"};
 }}
-""",
-        encoding="utf-8",
-    )
-    logs = prefix / "logs"
-    command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(logs / "error.log")]
+location /staff/admin/ {{
+    auth_basic "admin";
+    auth_basic_user_file {prefix / "admin.htpasswd"};
+}}
+"""
+    command = nginx_command(prefix, port, server)
     with _serving(command, port, prefix / "logs" / "stdout.log", prefix) as origin:
         yield origin
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import pytest
 
 from loginprobe.config.settings import Site
 from tests.faults.servers import cli_env, run_cli
-from tests.realworld.servers import CHECK_TIMEOUT, PASSWORD, PASSWORD_ENV, Checked, write_config
+from tests.realworld.servers import CHECK_TIMEOUT, PASSWORD, PASSWORD_ENV, Checked, stop_group, write_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ENGINES = ["chromium", "firefox"]
@@ -46,22 +45,6 @@ class OidcServers:
     idp: str
     rp: dict[str, str]
     log: Path
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """End the server's whole process group (SIGTERM, then SIGKILL)."""
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _first_line(proc: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
@@ -105,7 +88,7 @@ def oidc_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcServe
         urls = _first_line(proc, log)
         yield OidcServers(idp=urls["idp"], rp=dict(urls["rp"]), log=log)
     finally:
-        _stop(proc)
+        stop_group(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
