@@ -14,6 +14,9 @@ its control, configured as a user would and checked in Chromium and Firefox (one
 - third-party noise: the app page posts an analytics beacon to another site (401 with a Bearer
   challenge) and loads its tracker (403); with the claim refusal the verdict stays
   `insufficient-permissions`, and where only the noise fails it is `none`;
+- the session outgrows the app's header limit: the provider puts the user's 1200 groups in the ID
+  token, express-openid-connect splits the session into 8 cookies, and Node answers the next request
+  431 -> `server-misconfiguration` (the browser stored and sent every cookie; the app refuses its own);
 - returning visits: the app's session expired while the provider's lives (the SDK sends the user to
   the provider, which signs them in silently) and the provider's expired while the app's lives: `none`.
 """
@@ -48,6 +51,7 @@ def failures(oidc_servers: OidcServers, tmp_path_factory: pytest.TempPathFactory
             protected_url=f"{rp['claims']}/admin", app_url=f"{rp['claims']}/app?api=/admin",
         ),
         oidc_site(rp["control"], "noise-only", app_url=f"{rp['control']}/app?api=/profile"),
+        oidc_site(rp["big-session"], "session-too-large"),
     ]  # fmt: skip
     folder = tmp_path_factory.mktemp("oidc-failures")
     config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
@@ -133,3 +137,14 @@ def test_an_expired_provider_session_does_not_matter_while_the_app_session_lives
     checked = returning.site("idp-session-expired")
     checked.assert_returning_visit(engine, success=True)
     checked.assert_primary(engine, "none")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_session_too_large_for_the_apps_headers_is_server_misconfiguration(
+    failures: Checked, engine: str
+) -> None:
+    checked = failures.site("session-too-large")
+    (run,) = checked.runs(engine, "fresh")
+    assert run["outcome"]["status"] == 431, checked.explain()
+    checked.assert_primary(engine, "server-misconfiguration")
+    assert "too large" in checked.verdict["summary"] and "appSession.0" in checked.verdict["summary"]

@@ -47,9 +47,10 @@ const PASSWORD = process.env.OIDC_PASSWORD || 'wonderland';
 const EXPIRING_TTL = Number(process.env.EXPIRING_TTL || 8);
 const RP_SESSION_TTL = Number(process.env.RP_SESSION_TTL || 20);
 const IDP_SESSION_TTL = Number(process.env.IDP_SESSION_TTL || 20);
+const BIG_GROUPS = Number(process.env.BIG_GROUPS || 1200);
 const VARIANTS = [
   'control', 'strict', 'expiring', 'expiring-json', 'claims', 'bad-secret', 'bad-redirect', 'short-rp',
-  'short-idp',
+  'short-idp', 'big-session',
 ];
 // What each app differs in from the SDK's defaults (beyond its own client id and URL).
 const RP_OPTIONS = {
@@ -62,6 +63,7 @@ const RP_OPTIONS = {
   'bad-redirect': { routes: { callback: '/auth/callback' } },
   'short-rp': { session: { rolling: false, absoluteDuration: RP_SESSION_TTL } },
   'short-idp': {},
+  'big-session': { errorOnRequiredAuth: true },
 };
 
 const listen = (host) => new Promise((resolve) => {
@@ -116,12 +118,13 @@ async function main() {
       response_types: ['code'],
       grant_types: ['authorization_code'],
     })),
-    async findAccount(_ctx, id) {
+    async findAccount(ctx, id) {
       if (id !== USER) return undefined;
-      return {
-        accountId: id,
-        claims: async () => ({ sub: id, name: id, role: 'member', groups: ['staff'] }),
-      };
+      // For the big-session app the user is in BIG_GROUPS groups (a directory's nested groups), which
+      // the ID token, and so the app's session cookie, carries.
+      const many = ctx?.oidc?.client?.clientId === 'rp-big-session';
+      const groups = many ? Array.from({ length: BIG_GROUPS }, (_, i) => `group-${String(i).padStart(5, '0')}`) : ['staff'];
+      return { accountId: id, claims: async () => ({ sub: id, name: id, role: 'member', groups }) };
     },
     claims: { openid: ['sub'], profile: ['name', 'role', 'groups'] },
     // The profile claims go into the ID token too, where express-openid-connect's claim checks read.
