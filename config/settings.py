@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, cast
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -354,8 +355,21 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def secrets(self) -> list[str]:
-        """Every secret configured for any site, for redaction."""
-        return [value for site in self.sites for value in site.credentials.secrets()]
+        """Every secret configured for any site, and the proxy's password, for redaction."""
+        found = [value for site in self.sites for value in site.credentials.secrets()]
+        if self.proxy and proxy_credentials(self.proxy):
+            # As written in the URL (percent-encoded) and as sent: the URL shows up in verdicts.
+            written = urlsplit(self.proxy).password or ""
+            found += [value for value in dict.fromkeys((written, unquote(written))) if value]
+        return found
+
+
+def proxy_credentials(url: str) -> tuple[str, str] | None:
+    """The username and password in the proxy URL's userinfo (`http://user:password@host:port`), if any."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
 
 
 def describe_validation_error(exc: ValidationError) -> str:
