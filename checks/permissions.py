@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import urljoin, urlsplit
 
 from loginprobe.checks.common import (
     SESSION_FLOWS,
@@ -11,6 +12,8 @@ from loginprobe.checks.common import (
     accepted_submission,
     answered_below_capture,
     api_key_sent,
+    authorization_request,
+    authorization_response,
     cookie_pairs,
     credential_sent,
     effective_status,
@@ -18,6 +21,7 @@ from loginprobe.checks.common import (
     failing_runs,
     hides_http_auth,
     is_deletion,
+    is_redirect,
     is_rejection,
     make_finding,
     mentions,
@@ -29,7 +33,7 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
+from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, same_resource
 from loginprobe.verdict import DIRECT, INFERRED_STRONG, INFERRED_WEAK, STATED, Finding
 
 PERMISSION_WORDS = r"permission|forbidden|not allowed|not authori[sz]ed to|role|scope|privilege|access denied"
@@ -224,4 +228,47 @@ def forbidden_behind_http_auth(ev: SiteEvidence) -> Iterator[Finding]:
             "test with a user who has it; an engine that shows the exchange (Firefox) confirms it.",
             run,
             ex,
+        )
+
+
+def _sends_to_sign_in(ex: Exchange) -> bool:
+    """A redirect to the identity provider's authorization endpoint (the app asking for a login)."""
+    return is_redirect(ex) and authorization_request(urljoin(ex.url, ex.header("location") or ""))
+
+
+@check(cause="insufficient-permissions")
+def sign_in_loop(ev: SiteEvidence) -> Iterator[Finding]:
+    """The app kept sending a signed-in user back to sign in: every lap set a session it then refused."""
+    for run in failing_runs(ev):
+        wanted = run.expectations.protected_url
+        laps = [ex for ex in run.exchanges if same_resource(ex.url, wanted) and _sends_to_sign_in(ex)]
+        signed_in = [
+            ex
+            for ex in run.exchanges
+            if authorization_response(ex.url) and is_redirect(ex) and ex.set_cookies
+        ]
+        if len(laps) < 2 or len(signed_in) < 2:
+            continue
+        last = laps[-1]
+        renewed = _session_renewed(run, last)
+        if renewed is None:
+            continue  # the session did not come along, or the app dropped it: the cookie checks' business
+        callback = signed_in[-1]
+        ended = (
+            f" until the browser gave up ({run.protected.failure})"
+            if run.protected and run.protected.failure
+            else ""
+        )
+        yield make_finding(
+            INFERRED_WEAK,
+            f"The app sent the signed-in user back to sign in {len(laps)} times{ended}: each time the "
+            f"identity provider signed them in at once and the callback {urlsplit(callback.url).path} set "
+            f"the session, yet {last.method} {last.url} in {run.label} carried that session (cookie "
+            f"{renewed}, renewed on that very answer) and redirected to the provider again. Signing in again "
+            "cannot change the answer: the user lacks something this resource requires (a role, group or "
+            "claim).",
+            "Give this user the role, group or claim the resource checks (or test with a user who has it); "
+            "ask the site to answer 403 to a signed-in user it refuses instead of sending them to sign in.",
+            run,
+            last,
         )

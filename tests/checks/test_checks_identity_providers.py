@@ -282,3 +282,27 @@ def test_nginx_cookie_too_large_page_counts_and_a_plain_400_does_not() -> None:
     nginx = make_exchange(0, status=400, body="400 Bad Request\nRequest Header Or Cookie Too Large\nnginx")
     assert _headers_too_large(nginx)
     assert not _headers_too_large(make_exchange(0, status=400, body="Bad Request"))
+
+
+def test_a_sign_in_loop_of_a_signed_in_user_is_insufficient_permissions() -> None:
+    # Given express-openid-connect's defaults (a refused claim sends the user to sign in), the provider
+    # signs the user in at once each time and the app refuses again, until the browser gives up.
+    exchanges: list[Exchange] = []
+    for lap in range(3):
+        base = lap * 3
+        exchanges += [
+            make_exchange(
+                base, f"{APP}/admin", status=302, location=AUTH_REQUEST, cookies=[("appSession", SESSION)],
+                set_cookies=[set_cookie("appSession", SESSION)],
+            ),
+            make_exchange(base + 1, AUTH_REQUEST, status=303, redirected_from=base),
+            make_exchange(
+                base + 2, CALLBACK, status=302, location="/admin", redirected_from=base + 1,
+                set_cookies=[set_cookie("appSession", SESSION)],
+            ),
+        ]  # fmt: skip
+    exchanges.append(make_exchange(9, AUTH_REQUEST, status=None, failure="net::ERR_TOO_MANY_REDIRECTS"))
+    run = make_run(exchanges, flow="oidc", start_url=f"{APP}/login", protected_url=f"{APP}/admin")
+    verdict = verdict_of(make_site(run))
+    assert verdict.primary == "insufficient-permissions"
+    assert "back to sign in 3 times until the browser gave up" in verdict.summary
