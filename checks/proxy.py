@@ -46,9 +46,9 @@ def proxy_authentication_required(ev: SiteEvidence) -> Iterator[Finding]:
                     STATED,
                     f"The proxy{proxy} answered {ex.status or 407} to {where(run, ex)}{asked}: the request "
                     "never reached the site.",
-                    "Give the browser the proxy's credentials (Proxy-Authorization), or run without the "
-                    "proxy "
-                    "/ VPN or with a proxy bypass for this host.",
+                    "Users behind this proxy need its credentials (Proxy-Authorization); loginprobe cannot "
+                    "give them (browsers ignore a user:password in a proxy URL), so check the site without "
+                    "the proxy / VPN, or let this host through the proxy without proxy authentication.",
                     run,
                     ex,
                 )
