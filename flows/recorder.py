@@ -6,12 +6,15 @@ recorder starts tracing when the context opens, listens to request/response even
 cookies withheld or refused, 401s that Chromium turns into net errors), snapshots cookies, storage,
 service workers and the Cache API, and finds every JWT. Every value it keeps goes through the run's
 `Redactor` first.
+
+Its rooms: flows/cdp.py (Chromium's network listener), flows/snapshots.py (jar, storage, page state),
+flows/exchange.py (header rules shared with WebKit), flows/bodies.py (response bodies). What stays
+here (~490 lines) is one job: the context's event listeners and the per-request exchange they build,
+which share the recorder's request maps.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -31,47 +34,18 @@ from loginprobe.evidence import (
     StorageArea,
 )
 from loginprobe.flows import engines, snapshots
+from loginprobe.flows.bodies import MAX_BODY, after_submission, body_excerpt
 from loginprobe.flows.cdp import CdpHop, CdpNetwork
 from loginprobe.flows.exchange import clean_url, read_headers, redact_request_headers, redact_response_headers
 from loginprobe.parsing import (
     decode_jwt,
     find_jwts,
-    html_text,
     parse_challenge_headers,
     parse_cookie_header,
     parse_http_date,
     parse_set_cookie,
 )
-from loginprobe.secrets import Redactor, secret_param
-
-TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNORECASE)
-MAX_BODY = 64 * 1024
-EXCERPT = 300
-
-
-def _after_submission(request: Request) -> bool:
-    """A POST, or the end of a redirect chain a POST started (Post/Redirect/Get)."""
-    current: Request | None = request
-    for _ in range(20):
-        if current is None:
-            return False
-        if current.method.upper() == "POST":
-            return True
-        current = current.redirected_from
-    return False
-
-
-def _register_json_secrets(data: Any, redactor: Redactor) -> None:
-    """Token endpoints answer with JSON: every credential-named string in it is a secret."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(value, str) and secret_param(str(key)):
-                redactor.add(value)
-            else:
-                _register_json_secrets(value, redactor)
-    elif isinstance(data, list):
-        for item in data:
-            _register_json_secrets(item, redactor)
+from loginprobe.secrets import Redactor
 
 
 class Recorder:
@@ -167,7 +141,7 @@ class Recorder:
         if response is None or request.service_worker is not None:
             return
         if request.is_navigation_request():
-            wanted = response.status >= 400 or _after_submission(request)
+            wanted = response.status >= 400 or after_submission(request)
         else:
             wanted = request.method.upper() == "POST" and response.status >= 400
         length = response.headers.get("content-length", "")
@@ -333,8 +307,16 @@ class Recorder:
         failure = self.failures.get(id(request)) or (cdp_hop.failure if cdp_hop is not None else None)
         excerpt = None
         if finished:  # the body of an unfinished response is awaited forever
-            excerpt = self._body_excerpt(
-                request, response, status, raw_response_headers, index, server_date, jwts
+            excerpt = body_excerpt(
+                request,
+                response,
+                status,
+                raw_response_headers,
+                index,
+                server_date,
+                jwts,
+                self.redactor,
+                self.bodies.get(id(request)),
             )
         redirected_from = None
         if request.redirected_from is not None:
@@ -370,61 +352,6 @@ class Recorder:
             server_date=server_date,
             body_excerpt=excerpt,
         )
-
-    def _body_excerpt(
-        self,
-        request: Request,
-        response: Any,
-        status: int | None,
-        headers: list[Header],
-        index: int,
-        server_date: datetime | None,
-        jwts: list[JwtRecord],
-    ) -> str | None:
-        """A short, redacted excerpt of error and token bodies; every token in them is registered."""
-        if response is None or status is None or (300 <= status < 400):
-            return None
-        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-        if not TEXTUAL.search(content_type):
-            return None
-        is_error = status >= 400
-        is_json = "json" in content_type.lower()
-        is_html = "html" in content_type.lower()
-        # The page a login submission led to (often the form again, with its message): checks quote it.
-        after_submit = is_html and _after_submission(request)
-        if not (is_error or is_json or after_submit):
-            return None
-        length = next((v for k, v in headers if k.lower() == "content-length"), "")
-        if length.strip().isdigit() and int(length) > MAX_BODY:
-            return None  # never pull a huge body across the driver just to drop it
-        try:
-            body = self.bodies.get(id(request)) or response.body()
-        except PlaywrightError:
-            return None
-        if len(body) > MAX_BODY:
-            return None
-        text = body.decode("utf-8", "replace")
-        if is_json:
-            try:
-                _register_json_secrets(json.loads(text), self.redactor)
-            except ValueError:
-                pass  # not JSON after all; the JWT scan below still applies
-        for token in find_jwts(text):
-            record = decode_jwt(
-                token,
-                found_in=f"response body of {request.method} {clean_url(request.url, self.redactor)}",
-                redactor=self.redactor,
-                exchange_id=index,
-                server_date=server_date,
-            )
-            if record is not None:
-                jwts.append(record)
-        if not is_error and not is_json and not after_submit:
-            return None
-        # An HTML page is kept as the text a reader sees: its head and scripts would fill the excerpt.
-        redacted = self.redactor.text(text)
-        compact = html_text(redacted) if is_html else " ".join(redacted.split())
-        return compact[:EXCERPT] or None
 
     def _challenge_round(
         self, index: int, answered: Exchange, sent: list[Header], status: int | None, headers: list[Header]
