@@ -24,8 +24,8 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, same_resource
-from loginprobe.verdict import HYGIENE, STATED, Finding
+from loginprobe.evidence import CACHE_PROBE, Exchange, RunEvidence, SiteEvidence, same_resource
+from loginprobe.verdict import DIRECT, HYGIENE, STATED, Finding
 
 # Response headers shared caches and CDNs add on a hit (Varnish, Squid, Fastly, CloudFront, Cloudflare,
 # Akamai, nginx `add_header X-Cache-Status $upstream_cache_status`).
@@ -234,6 +234,46 @@ def stale_cache(ev: SiteEvidence) -> Iterator[Finding]:
             _fix(run, hop, signals),
             run,
             hop,
+        )
+
+
+@check(cause="stale-cache")
+def uncached_url_accepts(ev: SiteEvidence) -> Iterator[Finding]:
+    """The refused credential was accepted at the same URL under a query parameter no cache had stored."""
+    if any(
+        ex.resource_type != CACHE_PROBE
+        and ex.status is not None
+        and 200 <= ex.status < 300
+        and not ex.from_cache
+        and same_resource(ex.url, run.expectations.protected_url)
+        for run in ev.runs
+        for ex in run.exchanges
+    ):
+        return  # the server itself accepted it at that URL in some run: flapping, not a stored 401
+    for run in failing_runs(ev):
+        ex = protected_exchange(run)
+        if ex is None or effective_status(ex) != 401:
+            continue
+        # The probe's requests, in order: the protected URL itself, then under an unstored query.
+        probes = [p for p in run.exchanges if p.resource_type == CACHE_PROBE]
+        if len(probes) < 2 or probes[0].status != 401:
+            continue  # a URL that accepts the credential itself (a flapping cluster) is no stored 401
+        probe = probes[1]
+        if probe.status is None or not 200 <= probe.status < 300:
+            continue
+        yield make_finding(
+            DIRECT,
+            f"{where(run, ex)} got {status_text(ex)} (and so did loginprobe's own request for it), "
+            f"yet the same credential at {probe.url} (the same URL under a query parameter no cache had "
+            f"stored) got {probe.status} from the server: a cache in front of the site, keyed on the URL "
+            f"and not on the credential, keeps replaying a {ex.status} it stored earlier "
+            f"({_cache_headers(ex)}).",
+            f"Purge {ex.url} from the shared cache (reverse proxy or CDN) and stop it storing 401s, or key "
+            "it on Authorization and Cookie (nginx: no 401 in `proxy_cache_valid`, or `proxy_no_cache "
+            "$http_authorization`; Varnish: `return (pass)` for requests with Authorization); make the "
+            "server send `Cache-Control: no-store` on 401s.",
+            run,
+            ex,
         )
 
 

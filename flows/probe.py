@@ -134,6 +134,8 @@ class Probe:
         outcome = judge(self.site, exchanges, flow_error, selector_ok, self.redactor, self.timeout_s)
         # Refused Basic/Digest credentials: the same ones at the origin's root and parent paths.
         exchanges = exchanges + realm.probe_realms(self.site, exchanges, self.redactor, self.timeout_s)
+        # Any refused credential: the same again where no cache has a copy (a URL-keyed shared cache).
+        exchanges = exchanges + realm.probe_cache(self.site, exchanges, self.redactor, self.timeout_s)
         return exchanges, after, outcome, notes
 
     def _return_or_login(self, page: Page) -> str | None:

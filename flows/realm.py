@@ -9,10 +9,17 @@ answers, so neither shows the realm of an area that accepts the credentials (HTT
 realms do not depend on the context's cookies). The probes are returned as exchanges marked
 `REALM_PROBE` (two per path: the anonymous request that shows the realm, then the one with the
 credentials); flows never decide what they mean.
+
+After any refusal of a credential the flow sends by itself (Basic, Digest, a bearer token or API key in
+a header), one more request goes to the protected URL with a query parameter no cache has stored and
+the same credential (`CACHE_PROBE`): a shared cache that keys on the URL alone and keeps 401s (nginx
+`proxy_cache_valid 401`, a Varnish `beresp.ttl`) cannot answer it, and often says nothing on the 401 it
+replays (no Age, no X-Cache, a fresh Date).
 """
 
 from __future__ import annotations
 
+import secrets
 import urllib.error
 import urllib.request
 from base64 import b64encode
@@ -23,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from loginprobe.config.settings import Site
-from loginprobe.evidence import REALM_PROBE, AuthorizationSent, Exchange, same_resource
+from loginprobe.evidence import CACHE_PROBE, REALM_PROBE, AuthorizationSent, Exchange, same_resource
 from loginprobe.parsing import parse_challenge_headers
 from loginprobe.secrets import Redactor
 
@@ -32,6 +39,8 @@ from loginprobe.secrets import Redactor
 MAX_PATHS = 4
 PROBE_TIMEOUT_S = 10.0
 REALM_FLOWS = ("basic", "digest")
+# The cache probe's parameter: named so a server's log says who sent it.
+CACHE_PROBE_PARAM = "loginprobe-nocache"
 
 
 def _refused(site: Site, exchanges: Sequence[Exchange]) -> bool:
@@ -84,7 +93,11 @@ class _SentAuthorization(urllib.request.BaseHandler):
 
 
 def _get(
-    url: str, username: str | None, password: str | None, timeout: float
+    url: str,
+    username: str | None,
+    password: str | None,
+    timeout: float,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int | None, Message | None, str | None, str | None]:
     """(status, headers, failure, Authorization sent) of one GET, with credentials when given."""
     handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), _NoRedirect()]
@@ -98,12 +111,13 @@ def _get(
             seen,
         ]
     opener = urllib.request.build_opener(*handlers)
+    request = urllib.request.Request(url, headers=headers or {})
     try:
-        with opener.open(url, timeout=timeout) as response:
-            return response.status, response.headers, None, seen.sent
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.headers, None, seen.sent or request.get_header("Authorization")
     except urllib.error.HTTPError as answer:  # 4xx/5xx and unfollowed redirects are answers
         answer.close()
-        return answer.code, answer.headers, None, seen.sent
+        return answer.code, answer.headers, None, seen.sent or request.get_header("Authorization")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         # Unreachable or refused: the probe records the failure; the run's own evidence is untouched.
         return None, None, f"{type(exc).__name__}: {exc}"[:200], seen.sent
@@ -118,19 +132,26 @@ def _exchange(
     authorization: AuthorizationSent | None,
     redactor: Redactor,
     started: datetime,
+    kind: str = REALM_PROBE,
+    sent: list[tuple[str, str]] | None = None,
 ) -> Exchange:
     response_headers = [(k, redactor.text(v)) for k, v in headers.items()] if headers is not None else []
-    sent = [("Authorization", f"{authorization.scheme} {authorization.fingerprint}")] if authorization else []
+    if sent is None:
+        sent = (
+            [("Authorization", f"{authorization.scheme} {authorization.fingerprint}")]
+            if authorization
+            else []
+        )
     return Exchange(
         id=index,
         method="GET",
         url=redactor.text(url),
-        resource_type=REALM_PROBE,
+        resource_type=kind,
         request_headers=sent,
         status=status,
         response_headers=response_headers,
         served_from="network",
-        served_from_signal="realm probe (Python's HTTP client, not the browser)",
+        served_from_signal=f"{kind.replace('-', ' ')} (Python's HTTP client, not the browser)",
         started_at=started,
         failure=failure,
         authorization=authorization,
@@ -170,4 +191,72 @@ def probe_realms(
             )
         out.append(_exchange(index, url, status, headers, failure, authorization, redactor, started))
         index += 1
+    return out
+
+
+def cache_busting_url(target: str) -> str:
+    """`target` with one more query parameter whose value no cache has seen."""
+    parts = urlsplit(target)
+    extra = f"{CACHE_PROBE_PARAM}={secrets.token_hex(6)}"
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, f"{parts.query}&{extra}" if parts.query else extra, "")
+    )
+
+
+def probe_cache(
+    site: Site, exchanges: Sequence[Exchange], redactor: Redactor, timeout_s: float = PROBE_TIMEOUT_S
+) -> list[Exchange]:
+    """The exchanges of the cache probe (none when nothing was refused or the flow's credential is not a
+    header or HTTP authentication): the refused credential again, first at the protected URL itself (a
+    cluster node that accepts it there is no cache, and the flapping shows), then, refused again, at the
+    URL under a query no cache has stored."""
+    if not _refused(site, exchanges):
+        return []
+    creds = site.credentials
+    username: str | None = None
+    password: str | None = None
+    headers: dict[str, str] = {}
+    sent: list[tuple[str, str]] | None = None
+    authorization: AuthorizationSent | None = None
+    if site.flow in REALM_FLOWS and creds.username is not None:
+        password = creds.password.get_secret_value() if creds.password else ""
+        basic = b64encode(f"{creds.username}:{password}".encode()).decode()
+        if site.flow == "basic":
+            # Sent up front: an anonymous first request would get a 401 that such a cache then keeps for
+            # this URL too, and the retry with the credentials would be answered from it.
+            headers["Authorization"] = f"Basic {basic}"
+            authorization = AuthorizationSent(
+                scheme="Basic", identity=creds.username, fingerprint=redactor.add(basic)
+            )
+        else:
+            username = creds.username  # Digest needs the server's nonce: urllib's handler answers it
+    else:
+        secret = creds.token if site.flow == "bearer" else creds.api_key if site.flow == "api-key" else None
+        if secret is None or site.token.location != "header":
+            return []
+        value = secret.get_secret_value()
+        fingerprint = redactor.add(value)
+        if site.flow == "bearer":
+            name = site.token.name or "Authorization"
+            prefix = f"{site.token.scheme} " if site.token.scheme else ""
+        else:
+            name, prefix = site.token.name or "X-API-Key", ""
+        headers[name] = prefix + value
+        sent = [(name, prefix + fingerprint)]
+        if name.lower() == "authorization" and prefix:
+            authorization = AuthorizationSent(scheme=prefix.strip(), identity=None, fingerprint=fingerprint)
+    timeout = min(timeout_s, PROBE_TIMEOUT_S)
+    index = max((ex.id for ex in exchanges), default=-1) + 1
+    out: list[Exchange] = []
+    for url in (site.target, cache_busting_url(site.target)):
+        started = datetime.now(UTC)
+        status, answer, failure, digest = _get(url, username, password, timeout, headers)
+        held = authorization
+        if username is not None and digest:
+            scheme, _, credential = digest.partition(" ")
+            held = AuthorizationSent(scheme=scheme, identity=username, fingerprint=redactor.add(credential))
+        out.append(_exchange(index, url, status, answer, failure, held, redactor, started, CACHE_PROBE, sent))
+        index += 1
+        if status != 401:
+            break  # accepted (or not refused the same way) at the URL itself: there is nothing to bust
     return out

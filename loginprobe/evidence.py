@@ -35,6 +35,9 @@ Header = tuple[str, str]
 # `Exchange.resource_type` of a request loginprobe itself made after a refusal of HTTP credentials:
 # the same credentials at the origin's root and parent paths (flows/realm.py), not a page's request.
 REALM_PROBE = "realm-probe"
+# ... and of the cache probe after any refused credential (flows/realm.py): the same credential at the
+# protected URL, then (refused again) at that URL under a query parameter no cache has stored.
+CACHE_PROBE = "cache-probe"
 
 
 class Model(BaseModel):
