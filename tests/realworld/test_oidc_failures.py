@@ -4,7 +4,9 @@ its control, configured as a user would and checked in Chromium and Firefox (one
 - a claim the user lacks: /admin guarded by `claimEquals('role', 'admin')` (the user's role is
   `member`); the SDK answers the signed-in user 401 "Authentication is required for this route." and
   renews the session on that answer -> `insufficient-permissions`; /member, whose claim the user has,
-  is the control -> `none`;
+  is the control -> `none`; with the SDK's defaults the same refusal sends the signed-in user to sign in
+  again, the provider signs them in at once, round and round until the browser stops (too many
+  redirects) -> `insufficient-permissions` too;
 - the app's client secret is not the registered one: the provider refuses the code exchange and the
   app's /callback answers 400 -> `server-misconfiguration`, naming the callback and what it said;
 - the app's callback route moved to /auth/callback, the provider only knows /callback: the provider
@@ -52,6 +54,7 @@ def failures(oidc_servers: OidcServers, tmp_path_factory: pytest.TempPathFactory
         ),
         oidc_site(rp["control"], "noise-only", app_url=f"{rp['control']}/app?api=/profile"),
         oidc_site(rp["big-session"], "session-too-large"),
+        oidc_site(rp["claims-default"], "claim-missing-loop", protected_url=f"{rp['claims-default']}/admin"),
     ]  # fmt: skip
     folder = tmp_path_factory.mktemp("oidc-failures")
     config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
@@ -148,3 +151,10 @@ def test_a_session_too_large_for_the_apps_headers_is_server_misconfiguration(
     assert run["outcome"]["status"] == 431, checked.explain()
     checked.assert_primary(engine, "server-misconfiguration")
     assert "too large" in checked.verdict["summary"] and "appSession.0" in checked.verdict["summary"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_missing_claim_with_the_sdk_defaults_is_a_sign_in_loop(failures: Checked, engine: str) -> None:
+    checked = failures.site("claim-missing-loop")
+    checked.assert_primary(engine, "insufficient-permissions")
+    assert "back to sign in" in checked.verdict["summary"], checked.explain()

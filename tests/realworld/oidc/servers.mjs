@@ -14,6 +14,8 @@
 //             (RFC 6750 invalid_token, "expired") once the session's access token has expired
 //   expiring-json  the same, but the 401 is a JSON body only ({"error": "access_token_is_expired"}),
 //             with no WWW-Authenticate, as many cookie-session apps answer
+//   claims-default  the same routes with the SDK's defaults: a refused claim sends the signed-in user to
+//             sign in again, the provider signs them in at once, and round it goes until the browser stops
 //   claims    /admin guarded by claimEquals('role', 'admin') and /staff by claimIncludes('groups',
 //             'admins'); /member by claimEquals('role', 'member'), which the user has (control).
 //             With errorOnRequiredAuth the SDK answers a signed-in user without the claim 401
@@ -50,7 +52,7 @@ const IDP_SESSION_TTL = Number(process.env.IDP_SESSION_TTL || 20);
 const BIG_GROUPS = Number(process.env.BIG_GROUPS || 1200);
 const VARIANTS = [
   'control', 'strict', 'expiring', 'expiring-json', 'claims', 'bad-secret', 'bad-redirect', 'short-rp',
-  'short-idp', 'big-session',
+  'short-idp', 'big-session', 'claims-default',
 ];
 // What each app differs in from the SDK's defaults (beyond its own client id and URL).
 const RP_OPTIONS = {
@@ -64,6 +66,7 @@ const RP_OPTIONS = {
   'short-rp': { session: { rolling: false, absoluteDuration: RP_SESSION_TTL } },
   'short-idp': {},
   'big-session': { errorOnRequiredAuth: true },
+  'claims-default': {},
 };
 
 const listen = (host) => new Promise((resolve) => {
