@@ -301,6 +301,27 @@ def is_redirect(ex: Exchange) -> bool:
     return ex.status is not None and 300 <= ex.status < 400 and ex.status != 304
 
 
+# -- what an engine can show -----------------------------------------------------------------------
+
+# What each kind an engine may list in `RunEvidence.not_observable` is, in the verdict's words.
+UNOBSERVABLE_TEXT: dict[str, str] = {
+    "cookies_sent": "which cookies each request carried",
+    "set_cookies": "the Set-Cookie headers of responses",
+    "cookies_not_sent": "which stored cookies it withheld from a request, and why",
+    "challenge_headers": "the WWW-Authenticate headers of 401 responses",
+}
+
+
+def observable(run: RunEvidence, item: str) -> bool:
+    """Whether this run's engine can show `item` at all; where it cannot, an empty list is "not seen"."""
+    return item not in run.not_observable
+
+
+def unobservable(run: RunEvidence) -> str:
+    """What this run's engine could not observe, in words ("" when it shows everything)."""
+    return "; ".join(UNOBSERVABLE_TEXT.get(item, item.replace("_", " ")) for item in run.not_observable)
+
+
 # -- what a request carried ------------------------------------------------------------------------
 
 

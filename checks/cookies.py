@@ -15,6 +15,7 @@ from loginprobe.checks.common import (
     host_of,
     is_deletion,
     make_finding,
+    observable,
     passing_runs,
     path_matches,
     protected_exchange,
@@ -513,6 +514,8 @@ def _return_fix(name: str, reasons: list[str], method: str, origin: str) -> str:
 def cookie_withheld_on_return(ev: SiteEvidence) -> Iterator[Finding]:
     """A cookie the site set stayed off the navigation back from another site, and that request failed."""
     for run in failing_runs(ev):
+        if not observable(run, "cookies_sent"):
+            continue  # "left off" needs the Cookie header this engine does not show
         ex = protected_exchange(run)
         on_protected_chain = {hop.id for hop in run.redirect_chain(ex.id)} if ex is not None else set()
         target_site = site_of(run.expectations.protected_url)

@@ -26,6 +26,7 @@ from loginprobe.checks.common import (
     login_refusal,
     make_finding,
     mentions,
+    observable,
     passing_runs,
     protected_exchange,
     says_not_authenticated,
@@ -128,6 +129,8 @@ def said_not_authenticated(ev: SiteEvidence) -> Iterator[Finding]:
             continue
         if is_rejection(ex) and ex.challenges and not credential_sent(run, ex):
             continue  # missing_credentials reads the challenge
+        if not observable(run, "cookies_sent"):
+            continue  # "carried no cookie" is unknown in this engine; the verdict says what it could not see
         said = says_not_authenticated(ex)
         if said is None:
             continue

@@ -10,6 +10,7 @@ from loginprobe.checks.common import (
     describe_challenge,
     engine_limited,
     make_finding,
+    observable,
     primary_runs,
     protected_exchange,
     sent_cookie_names,
@@ -71,7 +72,9 @@ def _difference(failed: RunEvidence, passed: RunEvidence) -> tuple[CauseId, str]
             f"{passed.engine} stored {', '.join(missing_in_jar)} and {failed.engine} did not"
         )
     sent_good, sent_bad = set(sent_cookie_names(good)), set(sent_cookie_names(bad))
-    not_sent = sorted(sent_good - sent_bad)
+    # An engine that cannot show the Cookie header sent nothing we know of, not nothing.
+    comparable = observable(failed, "cookies_sent") and observable(passed, "cookies_sent")
+    not_sent = sorted(sent_good - sent_bad) if comparable else []
     if not_sent:
         held = [name for name in not_sent if name in jar_bad]
         detail = " although it had them in its jar" if held else ""

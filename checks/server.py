@@ -21,6 +21,7 @@ from loginprobe.checks.common import (
     effective_status,
     failing_runs,
     make_finding,
+    observable,
     ok_status,
     passing_runs,
     primary_runs,
@@ -47,6 +48,8 @@ def no_challenge(ev: SiteEvidence) -> Iterator[Finding]:
         ex = protected_exchange(run)
         if ex is None or ex.status != 401 or ex.challenges or not ex.response_headers:
             continue
+        if not observable(run, "challenge_headers"):
+            continue  # this engine does not show a 401's WWW-Authenticate: "without one" is unknown
         if ex.header("www-authenticate") is not None:
             continue
         if run.expectations.flow in SESSION_FLOWS or run.expectations.flow == "visit":

@@ -47,7 +47,14 @@ from loginprobe.checks import (  # noqa: F401
     tokens,
     url,
 )
-from loginprobe.checks.common import engine_limited, off_path_failures, on_auth_path, source_run, status_text
+from loginprobe.checks.common import (
+    engine_limited,
+    off_path_failures,
+    on_auth_path,
+    source_run,
+    status_text,
+    unobservable,
+)
 from loginprobe.checks.registry import registered
 from loginprobe.evidence import Engine, RunEvidence, SiteEvidence
 from loginprobe.verdict import CAUSES, DIRECT, PRIMARY_FLOOR, CauseId, Finding, Verdict
@@ -196,6 +203,20 @@ def _signing_in_again(ev: SiteEvidence) -> str | None:
     return "Does signing in again fix it? " + "; ".join(said) + "." if said else None
 
 
+def _not_observed(ev: SiteEvidence, failing: set[str]) -> str:
+    """What the engines of failing runs could not show, once per engine: the checks needing it stood aside."""
+    said: dict[Engine, str] = {}
+    for run in _judging_runs(ev):
+        text = unobservable(run) if run.run_id in failing else ""
+        if text and run.engine not in said:
+            said[run.engine] = text
+    return "".join(
+        f" In {engine}, loginprobe could not observe {text}, so the checks that need them stood aside "
+        "instead of guessing."
+        for engine, text in said.items()
+    )
+
+
 def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
     """One verdict for a site: the primary cause, contributing causes, and what to do next."""
     findings = run_checks(ev, raise_errors=raise_errors)
@@ -259,7 +280,7 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
         return verdict(
             "unknown",
             0.0,
-            f"{CAUSES['unknown']} Failed runs: {reasons}.",
+            f"{CAUSES['unknown']} Failed runs: {reasons}.{_not_observed(ev, failing)}",
             contributing("unknown"),
             "Open the failing run's trace and compare the protected request with a successful one "
             "(headers, cookies, redirects); the report's findings list what was ruled in or out.",
@@ -270,5 +291,9 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
     if engine_specific:
         scope = f" Only {', '.join(engines_failing)} failed; {', '.join(engines_passing)} signed in."
     return verdict(
-        cause, confidence, f"{CAUSES[cause]} {best.summary}{scope}", contributing(cause), best.next_step
+        cause,
+        confidence,
+        f"{CAUSES[cause]} {best.summary}{scope}{_not_observed(ev, failing)}",
+        contributing(cause),
+        best.next_step,
     )

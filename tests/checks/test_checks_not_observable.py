@@ -1,0 +1,78 @@
+"""Evidence an engine cannot show (`RunEvidence.not_observable`, WebKitGTK over WebDriver): the checks
+that would read its absence step aside, and the verdict says what could not be observed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from loginprobe.checks.common import observable, unobservable
+from loginprobe.evidence import Engine, RunEvidence
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import APP, T0, basic_login, form_login, make_exchange, make_run, make_site
+
+# What flows/webkit_evidence.py lists for a WebKitGTK run.
+WEBKIT_GTK = ["cookies_sent", "set_cookies", "cookies_not_sent", "challenge_headers"]
+NOT_PROVIDED = '{"detail":"Authentication credentials were not provided."}'
+
+
+def _blind(run: RunEvidence) -> RunEvidence:
+    """The same run as an engine that shows no Cookie, Set-Cookie or WWW-Authenticate header."""
+    return run.model_copy(update={"not_observable": list(WEBKIT_GTK)})
+
+
+def _returning_api_visit(engine: Engine) -> RunEvidence:
+    """A returning visit whose API call shows no cookie and whose server says none were provided."""
+    page = make_exchange(0, f"{APP}/app/", date=T0, engine=engine)
+    api = make_exchange(
+        1, f"{APP}/api/data/", status=403, body=NOT_PROVIDED, is_navigation=False, engine=engine,
+        date=T0 + timedelta(seconds=1),
+    )  # fmt: skip
+    return make_run(
+        [page, api], engine=engine, mode="persisted", returning_visit=True, login_ran=False,
+        protected_url=f"{APP}/api/data/",
+    )  # fmt: skip
+
+
+def test_observable_reads_the_runs_list() -> None:
+    run = make_run()
+    assert observable(run, "cookies_sent") and unobservable(run) == ""
+    blind = _blind(run)
+    assert not observable(blind, "cookies_sent") and observable(blind, "cookies")
+    assert "which cookies each request carried" in unobservable(blind)
+
+
+def test_no_cookie_header_is_not_no_cookie_when_cookies_sent_is_not_observable() -> None:
+    # Given the same failing returning visit, when Chromium shows no Cookie header the server's words
+    # mean none went (missing-credentials); when the engine cannot show Cookie headers, nobody knows.
+    seen = make_site(_returning_api_visit("chromium"))
+    assert findings_of("said_not_authenticated", seen)
+    blind = make_site(_blind(_returning_api_visit("webkit")))
+    assert not findings_of("said_not_authenticated", blind)
+    verdict = verdict_of(blind)
+    assert verdict.primary != "missing-credentials", verdict
+    assert "In webkit, loginprobe could not observe which cookies each request carried" in verdict.summary
+
+
+def test_engine_difference_does_not_say_webkit_withheld_cookies_it_cannot_show() -> None:
+    passed = make_run(form_login(account_status=200))
+    failed = _blind(make_run(form_login(engine="webkit", account_cookies=[]), engine="webkit"))
+    findings = findings_of("engine_difference", make_site(passed, failed))
+    assert findings, "the engines still differ"
+    assert all("did not" not in f.summary for f in findings), findings
+    assert all(f.cause != "cookie-blocked" for f in findings), findings
+
+
+def test_a_401_without_visible_challenge_is_not_called_misconfigured_when_headers_are_hidden() -> None:
+    # Chromium shows the 401's headers: no WWW-Authenticate is the server's fault. WebKitGTK does not
+    # show them (its authenticate signal fires only for schemes it answers), so it must not say so.
+    seen = make_run(basic_login(offered=(), answered=False), flow="basic")
+    assert findings_of("no_challenge", make_site(seen))
+    assert findings_of("credentials_withheld_without_challenge", make_site(seen))
+    blind = _blind(
+        make_run(basic_login(engine="webkit", offered=(), answered=False), engine="webkit", flow="basic")
+    )
+    assert not findings_of("no_challenge", make_site(blind))
+    assert not findings_of("credentials_withheld_without_challenge", make_site(blind))
+    verdict = verdict_of(make_site(blind))
+    assert verdict.primary != "server-misconfiguration", verdict
+    assert "the WWW-Authenticate headers of 401 responses" in verdict.summary
