@@ -13,7 +13,8 @@ from playwright.sync_api import Request
 
 from loginprobe.evidence import Header, JwtRecord
 from loginprobe.flows.exchange import clean_url
-from loginprobe.parsing import decode_jwt, find_jwts, html_text
+from loginprobe.jwts import decode_jwt, find_jwts
+from loginprobe.parsing import html_text
 from loginprobe.secrets import Redactor, secret_param
 
 TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNORECASE)

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from loginprobe.evidence import AuthorizationSent, Challenge, Header, JwtRecord, header_value, header_values
+from loginprobe.jwts import decode_jwt, find_jwts
 from loginprobe.parsing import (
-    decode_jwt,
     describe_authorization,
-    find_jwts,
     parse_challenge_headers,
     parse_cookie_header,
     parse_http_date,

@@ -37,14 +37,8 @@ from loginprobe.flows import engines, snapshots
 from loginprobe.flows.bodies import MAX_BODY, after_submission, body_excerpt
 from loginprobe.flows.cdp import CdpHop, CdpNetwork
 from loginprobe.flows.exchange import clean_url, read_headers, redact_request_headers, redact_response_headers
-from loginprobe.parsing import (
-    decode_jwt,
-    find_jwts,
-    parse_challenge_headers,
-    parse_cookie_header,
-    parse_http_date,
-    parse_set_cookie,
-)
+from loginprobe.jwts import decode_jwt, find_jwts
+from loginprobe.parsing import parse_challenge_headers, parse_cookie_header, parse_http_date, parse_set_cookie
 from loginprobe.secrets import Redactor
 
 

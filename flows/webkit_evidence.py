@@ -23,10 +23,7 @@ from loginprobe.evidence import (
 )
 from loginprobe.flows import snapshots
 from loginprobe.flows.exchange import clean_url, read_headers, redact_request_headers, redact_response_headers
-from loginprobe.parsing import (
-    decode_jwt,
-    find_jwts,
-)
+from loginprobe.jwts import decode_jwt, find_jwts
 from loginprobe.secrets import Redactor
 
 # A response whose Date is this much older than its request came from a cache (heuristic).

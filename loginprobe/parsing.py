@@ -1,4 +1,4 @@
-"""Pure parsers for what a login exchange carries: challenges, cookies, Authorization, JWTs, dates.
+"""Pure parsers for what a login exchange carries: challenges, cookies, Authorization, dates, page text.
 
 No browser here: the recorder hands raw header values in and gets evidence models out. Every parser
 takes whatever a server or browser sent and never raises on it: a malformed header is evidence too,
@@ -13,19 +13,18 @@ import binascii
 import re
 import string
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-import jwt
-
-from loginprobe.evidence import AuthorizationSent, Challenge, JwtRecord, SetCookie
-from loginprobe.secrets import JWT_RE, Redactor
+from loginprobe.evidence import AuthorizationSent, Challenge, SetCookie
+from loginprobe.jwts import as_utc, unverified_jwt
+from loginprobe.secrets import Redactor
 
 if TYPE_CHECKING:
-    from jwt.types import Options
+    pass
 
 # RFC 9110 §5.6.2 token characters, and §11.2's token68 (base64 and base64url alphabets, `=` padding).
 _TCHAR = frozenset("!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits)
@@ -59,24 +58,6 @@ _KNOWN_SCHEMES = frozenset(
         "PrivateToken",
     )
 )
-
-# Three base64url segments, the first two being JSON objects (`{"` encodes to `eyJ`). The signature
-# may be empty: an unsecured `alg: none` token (RFC 7519 §6) is exactly what a diagnosis wants to see.
-_JWT_SHAPE = JWT_RE  # one definition, in loginprobe.secrets.rules
-
-# Nothing is verified: loginprobe reports what a token says, the server decides whether to trust it.
-# `verify_sub`/`verify_jti` too, so a non-string `sub` (seen in the wild) is reported, not rejected.
-_UNVERIFIED: Options = {
-    "verify_signature": False,
-    "verify_exp": False,
-    "verify_nbf": False,
-    "verify_iat": False,
-    "verify_aud": False,
-    "verify_iss": False,
-    "verify_sub": False,
-    "verify_jti": False,
-}
-
 
 # -- WWW-Authenticate / Proxy-Authenticate ------------------------------------------------------
 
@@ -310,19 +291,9 @@ def _digest_username(credential: str) -> str | None:
     return None
 
 
-def _unverified(token: str) -> tuple[dict[str, object], dict[str, object]] | None:
-    """A JWT's header and claims without verifying anything; None when it is not a JWT."""
-    try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options=_UNVERIFIED)
-    except (jwt.PyJWTError, UnicodeError):  # not a JWT (PyJWTError), or text that is not encodable
-        return None
-    return dict(header), dict(claims)
-
-
 def _jwt_subject(token: str) -> str | None:
     """The `sub` claim of a JWT, when the token is one and has it."""
-    decoded = _unverified(token)
+    decoded = unverified_jwt(token)
     if decoded is None:
         return None
     sub = decoded[1].get("sub")
@@ -345,74 +316,6 @@ def describe_authorization(value: str, redactor: Redactor) -> AuthorizationSent:
     return AuthorizationSent(scheme=scheme, identity=identity, fingerprint=redactor.add(credential))
 
 
-# -- JWT ----------------------------------------------------------------------------------------
-
-
-def find_jwts(text: str) -> list[str]:
-    """JWT-looking substrings of `text`, de-duplicated, in order of first appearance."""
-    return list(dict.fromkeys(_JWT_SHAPE.findall(text)))
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """An aware UTC datetime; a naive one is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _numeric_date(claims: dict[str, object], name: str) -> tuple[float, datetime] | None:
-    """A NumericDate claim (RFC 7519 §2) as seconds and aware UTC datetime; None if absent or odd."""
-    raw = claims.get(name)
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None
-    try:
-        seconds = float(raw)
-        return seconds, datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):  # huge, NaN or infinite: not a usable date
-        return None
-
-
-def decode_jwt(
-    token: str,
-    *,
-    found_in: str,
-    redactor: Redactor,
-    exchange_id: int | None = None,
-    server_date: datetime | None = None,
-    now: datetime | None = None,
-) -> JwtRecord | None:
-    """Decode a JWT without verification into a record timed against the server's clock if known."""
-    if _JWT_SHAPE.fullmatch(token):
-        # Registered even when it does not decode: a token-shaped string is still a secret.
-        redactor.add(token)
-    decoded = _unverified(token)
-    if decoded is None:
-        return None
-    fingerprint = redactor.add(token)
-    header, claims = decoded
-    expires = _numeric_date(claims, "exp")
-    not_before = _numeric_date(claims, "nbf")
-    issued = _numeric_date(claims, "iat")
-    reference: Literal["server-date", "local-clock"]
-    if server_date is not None:
-        reference_time, reference = _as_utc(server_date), "server-date"
-    else:
-        reference_time, reference = _as_utc(now or datetime.now(UTC)), "local-clock"
-    return JwtRecord(
-        found_in=found_in,
-        exchange_id=exchange_id,
-        fingerprint=fingerprint,
-        header=header,
-        claims=claims,
-        expires_at=expires[1] if expires else None,
-        not_before=not_before[1] if not_before else None,
-        issued_at=issued[1] if issued else None,
-        reference_time=reference_time,
-        reference=reference,
-        seconds_to_expiry=expires[0] - reference_time.timestamp() if expires else None,
-    )
-
-
 # -- dates --------------------------------------------------------------------------------------
 
 
@@ -423,7 +326,7 @@ def parse_http_date(value: str | None) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(value.strip())
         # asctime carries no zone and means GMT (RFC 9110 §5.6.7).
-        return _as_utc(parsed)
+        return as_utc(parsed)
     except (TypeError, ValueError, IndexError, OverflowError):  # email.utils' ways of saying "not a date"
         return None
 

@@ -15,10 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loginprobe.evidence import Challenge
+from loginprobe.jwts import decode_jwt, find_jwts
 from loginprobe.parsing import (
-    decode_jwt,
     describe_authorization,
-    find_jwts,
     parse_challenge_headers,
     parse_challenges,
     parse_cookie_header,
