@@ -8,7 +8,9 @@ configured into one failure each (env vars of the test project), with loginprobe
 - SessionAuthentication (DRF's default pair Session + Basic) answers an unauthenticated request 403
   "Authentication credentials were not provided.": that 403 means "not signed in", never a missing
   permission. With SESSION_COOKIE_PATH="/admin/" or SESSION_COOKIE_DOMAIN of another domain, the
-  session cookie never reaches /api/: cookie-blocked. Default settings: none.
+  session cookie never reaches /api/: cookie-blocked. With CSRF_COOKIE_DOMAIN of another domain the
+  login form's POST fails Django's CSRF check: cookie-blocked too. A wrong password:
+  invalid-credentials. Default settings: none.
 - Returning visits (the first check creates the profile): the sessions deleted on the server, or the
   session cookie's SESSION_COOKIE_AGE passed: stale-cookie; nothing changed: none.
 """
@@ -78,45 +80,66 @@ def drf_db(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_visits(tmp_path_factory: pytest.TempPathFactory, drf_db: Path) -> Iterator[Checked]:
-    """One fresh check of every case that fails (or works) on a first visit."""
-    folder = tmp_path_factory.mktemp("drf-first")
+def token_visits(tmp_path_factory: pytest.TempPathFactory, drf_db: Path) -> Iterator[Checked]:
+    """One fresh check of the token API cases (the bearer flow: a fetch from a page of the app)."""
+    folder = tmp_path_factory.mktemp("drf-tokens")
     with ExitStack() as stack:
-
-        def server(name: str, **env: str) -> str:
+        origins = {}
+        for name, env in (("tokens", {}), ("admin-only", {"DJANGO_API_PERMISSION": "IsAdminUser"})):
             (folder / name).mkdir()
             key = secrets.token_urlsafe(40)
-            return stack.enter_context(django_server(folder / name, drf_db, key, **env)).origin
-
-        tokens, admin_only = server("tokens"), server("admin-only", DJANGO_API_PERMISSION="IsAdminUser")
-        alice = drf_token(folder / "tokens" / "db.sqlite3", "alice")
-        deleted = drf_token(folder / "tokens" / "db.sqlite3", "bob")
-        manage(folder / "tokens" / "db.sqlite3", "drf_create_token", "-r", "bob")  # bob's old key is gone
+            origins[name] = stack.enter_context(django_server(folder / name, drf_db, key, **env)).origin
+        tokens_db, admin_db = folder / "tokens" / "db.sqlite3", folder / "admin-only" / "db.sqlite3"
+        alice, deleted = drf_token(tokens_db, "alice"), drf_token(tokens_db, "bob")
+        manage(tokens_db, "drf_create_token", "-r", "bob")  # bob's old key is gone
         # The tokens live where a user keeps them: a .env file next to the config (README).
         (folder / ".env").write_text(
             f"ALICE_TOKEN={alice}\nDELETED_TOKEN={deleted}\n"
-            f"ALICE_ADMIN_TOKEN={drf_token(folder / 'admin-only' / 'db.sqlite3', 'alice')}\n"
-            f"BOB_TOKEN={drf_token(folder / 'admin-only' / 'db.sqlite3', 'bob')}\n",
+            f"ALICE_ADMIN_TOKEN={drf_token(admin_db, 'alice')}\nBOB_TOKEN={drf_token(admin_db, 'bob')}\n",
             encoding="utf-8",
         )
+        tokens, admin_only = origins["tokens"], origins["admin-only"]
         sites = [
             api_site(tokens, "drf-bearer-scheme", "ALICE_TOKEN"),
             api_site(tokens, "drf-token-scheme", "ALICE_TOKEN", scheme="Token"),
             api_site(tokens, "drf-token-deleted", "DELETED_TOKEN", scheme="Token"),
             api_site(admin_only, "drf-not-admin", "BOB_TOKEN", scheme="Token"),
             api_site(admin_only, "drf-admin", "ALICE_ADMIN_TOKEN", scheme="Token"),
-            session_site(server("session", **SESSION_API), "django-session"),
-            session_site(
-                server("cookie-path", DJANGO_SESSION_COOKIE_PATH="/admin/", **SESSION_API),
-                "django-cookie-path",
-            ),
-            session_site(
-                server("cookie-domain", DJANGO_SESSION_COOKIE_DOMAIN="example.com", **SESSION_API),
-                "django-cookie-domain",
-            ),
         ]
         config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
         yield check(config, folder / "reports", ENGINES, ["fresh"], folder)
+
+
+@pytest.fixture(scope="module")
+def session_visits(tmp_path_factory: pytest.TempPathFactory, drf_db: Path) -> Iterator[Checked]:
+    """One fresh check of the session cases: Django's login form, the app page's call to the DRF API."""
+    folder = tmp_path_factory.mktemp("drf-sessions")
+    (folder / ".env").write_text("WRONG_PASSWORD=not-alices-password\n", encoding="utf-8")
+    servers = {
+        "django-session": {},
+        "django-cookie-path": {"DJANGO_SESSION_COOKIE_PATH": "/admin/"},
+        "django-cookie-domain": {"DJANGO_SESSION_COOKIE_DOMAIN": "example.com"},
+        "django-csrf-cookie-domain": {"DJANGO_CSRF_COOKIE_DOMAIN": "example.com"},
+        "django-wrong-password": {},
+    }
+    with ExitStack() as stack:
+        sites = []
+        for name, env in servers.items():
+            (folder / name).mkdir()
+            key = secrets.token_urlsafe(40)
+            server = stack.enter_context(django_server(folder / name, drf_db, key, **env, **SESSION_API))
+            sites.append(session_site(server.origin, name))
+        sites[-1]["credentials"] = {"username": "alice", "password_env": "WRONG_PASSWORD"}
+        config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
+        yield check(config, folder / "reports", ENGINES, ["fresh"], folder)
+
+
+@pytest.fixture(scope="module")
+def first_visits(token_visits: Checked, session_visits: Checked) -> dict[str, Checked]:
+    """Each first-visit site's verdict, by site name."""
+    checks = {name: token_visits for name in (v["site"] for v in token_visits.report["verdicts"])}
+    checks.update({v["site"]: session_visits for v in session_visits.report["verdicts"]})
+    return {name: checked.site(name) for name, checked in checks.items()}
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -131,18 +154,21 @@ def first_visits(tmp_path_factory: pytest.TempPathFactory, drf_db: Path) -> Iter
         ("django-session", "none"),
         ("django-cookie-path", "cookie-blocked"),
         ("django-cookie-domain", "cookie-blocked"),
+        ("django-csrf-cookie-domain", "cookie-blocked"),
+        ("django-wrong-password", "invalid-credentials"),
     ],
 )
-def test_first_visit(first_visits: Checked, site: str, cause: str, engine: str) -> None:
-    first_visits.site(site).assert_primary(engine, cause)
+def test_first_visit(first_visits: dict[str, Checked], site: str, cause: str, engine: str) -> None:
+    first_visits[site].assert_primary(engine, cause)
 
 
-def test_a_drf_403_for_no_credentials_is_no_permission_problem(first_visits: Checked) -> None:
+def test_a_drf_403_for_no_credentials_is_no_permission_problem(first_visits: dict[str, Checked]) -> None:
     # DRF's SessionAuthentication answers 403 "Authentication credentials were not provided.".
-    for name in ("django-cookie-path", "django-cookie-domain"):
-        causes = {f["cause"] for f in first_visits.site(name).verdict["findings"]}
-        assert "insufficient-permissions" not in causes, first_visits.site(name).explain()
-    assert "`sessionid`" in first_visits.site("django-cookie-path").verdict["summary"]
+    for name in ("django-cookie-path", "django-cookie-domain", "django-csrf-cookie-domain"):
+        causes = {f["cause"] for f in first_visits[name].verdict["findings"]}
+        assert "insufficient-permissions" not in causes, first_visits[name].explain()
+    assert "`sessionid`" in first_visits["django-cookie-path"].verdict["summary"]
+    assert "`csrftoken`" in first_visits["django-csrf-cookie-domain"].verdict["summary"]
 
 
 def _returning(folder: Path, drf_db: Path, servers: dict[str, dict[str, str]], change: str) -> Checked:
