@@ -438,16 +438,21 @@ def login_submissions(run: RunEvidence, until: Exchange | None = None) -> list[E
 
 
 def _third_party_post(run: RunEvidence, ex: Exchange) -> bool:
-    """A script's POST to another site than its page's (an analytics beacon, a tracker), which neither
-    set a cookie nor handed out a secret: no login takes credentials that way, so its 401 is noise."""
+    """A script's POST to another origin than its page's (an analytics beacon, a tracker) that neither
+    set a cookie nor handed out a secret, sent from another site or from a page other than the login
+    page: no login takes credentials that way, so its 401 is noise."""
     if ex.is_navigation or ex.resource_type == "document" or not ex.frame_url:
         return False
-    if site_of(ex.url) == site_of(ex.frame_url) or ex.set_cookies:
+    if ex.origin == origin_of(ex.frame_url) or ex.set_cookies:
         return False
     issuer = run.expectations.issuer
-    if issuer and ex.origin == origin_of(issuer):
+    if (issuer and ex.origin == origin_of(issuer)) or supplied_credential(run, ex) is not None:
         return False
-    return supplied_credential(run, ex) is None
+    if site_of(ex.url) != site_of(ex.frame_url):
+        return True
+    # Same site, another origin (api.example.com from app.example.com): a login API when the login
+    # page itself called it, a beacon when an app page did.
+    return urlsplit(ex.frame_url).path != urlsplit(run.expectations.start_url).path
 
 
 # How login pages say that the credentials were refused (the quoted message shows whatever it says).

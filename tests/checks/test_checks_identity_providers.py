@@ -4,6 +4,7 @@ that refuses the app's request, a login API's 400, a token the app forgot, third
 
 from __future__ import annotations
 
+import pytest
 from check_helpers import findings_of, verdict_of
 from evidence_factory import APP, IDP, TOKEN_FP, make_exchange, make_jwt, make_run, make_site, set_cookie
 
@@ -193,16 +194,18 @@ def test_a_login_api_answering_400_with_its_reason_is_invalid_credentials() -> N
     assert ': "Incorrect password"' in verdict.summary
 
 
-def test_a_third_party_beacon_refused_is_not_the_login() -> None:
-    # Given a claim refusal on an app page that also posts an analytics beacon to another site (401),
-    # the beacon is noise: the verdict follows the protected request.
+@pytest.mark.parametrize("noise", [NOISE, "http://127.0.0.1:5002"], ids=["other-site", "same-site"])
+def test_a_third_party_beacon_refused_is_not_the_login(noise: str) -> None:
+    # Given a claim refusal on an app page that also posts an analytics beacon to another origin (401),
+    # of another site or of the same host on another port, the beacon is noise: the verdict follows
+    # the protected request.
     runs = []
     for engine in ("chromium", "firefox"):
         run = refused_by_claim(engine)
         beacon = _from_page(
             make_exchange(
                 5,
-                f"{NOISE}/collect",
+                f"{noise}/collect",
                 "POST",
                 401,
                 engine=engine,
