@@ -504,7 +504,8 @@ def login_refusal(run: RunEvidence, until: Exchange | None = None) -> LoginRefus
 
     Refused means: the submission was answered 401 or 403 (or 400/422 with words that refuse the
     credentials), or it led (directly, or by redirects) back to the login form's page with such a
-    message. Cookie-session apps commonly answer either way, without any WWW-Authenticate challenge.
+    message, or without one and without setting any cookie on the way. Cookie-session apps commonly
+    answer either way, without any WWW-Authenticate challenge.
     """
     submissions = login_submissions(run, until)
     if not submissions:
@@ -529,7 +530,13 @@ def login_refusal(run: RunEvidence, until: Exchange | None = None) -> LoginRefus
         return None
     message = quote(body_text(landing.body_excerpt or ""), REFUSAL_WORDS)
     if message is None:
-        return None
+        # No words (Apache mod_auth_form's stock form, for one), yet no session either: the form came
+        # back and nothing on the way to it set a cookie.
+        if "set_cookies" in run.not_observable:
+            return None  # this engine cannot show Set-Cookie: "no cookie set" is not known
+        chain = run.redirect_chain(landing.id)
+        if any(not is_deletion(sc.attributes) for ex in chain for sc in ex.set_cookies):
+            return None
     return LoginRefusal(submission, landing, message, True)
 
 

@@ -250,6 +250,8 @@ def _confidence(item: _Refused) -> float:
     """A login the site refused in words is stated; one refused by status alone is direct evidence; a
     401 of the protected resource is weaker without a challenge (it could be a broken server)."""
     if item.login is not None:
+        if item.login.form_again and item.login.message is None:
+            return INFERRED  # the form came back without words: no session was set, nothing was said
         worded = item.login.message is not None and REFUSAL_WORDS.search(item.login.message)
         return STATED if worded else DIRECT
     return INFERRED_STRONG if item.answer.challenges else HEURISTIC
@@ -268,6 +270,8 @@ def _refusal_sentence(item: _Refused) -> str:
     sub, answer = login.submission, login.answer
     if login.form_again:
         how = f"the site showed the login form again ({answer.status} {answer.url})"
+        if login.message is None:
+            how += " without a message and without setting any cookie"
     else:
         how = f"the site answered {status_text(answer)}"
     said = f': "{login.message}"' if login.message else ""

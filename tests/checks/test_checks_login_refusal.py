@@ -141,3 +141,42 @@ def test_control_a_login_page_that_greets_is_not_a_refusal() -> None:
 def test_quote_takes_the_sentence_that_refuses() -> None:
     text = "Sign in. Your account. The password you entered is incorrect! Forgot it?"
     assert quote(text, REFUSAL_WORDS) == "The password you entered is incorrect!"
+
+
+FORM = "<h1>Sign in</h1><form method=post action=/dologin.html><input name=httpd_username></form>"
+
+
+def wordless_form_again(*, cookie: bool = False, not_observable: tuple[str, ...] = ()) -> object:
+    """Apache mod_auth_form with AuthFormLoginRequiredLocation: a wrong password 302s back to the
+    stock form (no words), and the protected page 302s there too."""
+    login = f"{APP}/login.html"
+    exchanges = [
+        make_exchange(0, login, body=FORM),
+        make_exchange(
+            1, f"{APP}/dologin.html", "POST", status=302, location=login,
+            set_cookies=[set_cookie()] if cookie else [],
+        ),
+        make_exchange(2, login, status=200, redirected_from=1, body=FORM),
+        make_exchange(3, f"{APP}/members/", status=302, location=login, date=T0 + timedelta(seconds=1)),
+        make_exchange(4, login, status=200, redirected_from=3, body=FORM, date=T0 + timedelta(seconds=1)),
+    ]  # fmt: skip
+    run = make_run(exchanges, protected=3, success=False, protected_url=f"{APP}/members/", start_url=login)
+    return run.model_copy(update={"not_observable": list(not_observable)})
+
+
+def test_the_form_again_without_words_or_a_cookie_is_a_refused_login() -> None:
+    verdict = verdict_of(make_site(wordless_form_again()))  # type: ignore[arg-type]
+    assert verdict.primary == "invalid-credentials"
+    assert verdict.confidence == 0.8
+    assert "showed the login form again" in verdict.summary
+    assert "without a message and without setting any cookie" in verdict.summary
+
+
+def test_the_form_again_after_a_cookie_was_set_is_no_refused_login() -> None:
+    ev = make_site(wordless_form_again(cookie=True))  # type: ignore[arg-type]
+    assert findings_of("invalid_credentials", ev) == []
+
+
+def test_an_engine_that_cannot_show_set_cookie_proves_no_refusal() -> None:
+    ev = make_site(wordless_form_again(not_observable=("set_cookies",)))  # type: ignore[arg-type]
+    assert findings_of("invalid_credentials", ev) == []
