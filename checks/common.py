@@ -2,6 +2,9 @@
 
 Everything here reads evidence only and is engine-neutral; the few engine quirks a check must know
 about (Chromium's net-error 401s, Firefox's cache heuristic) are handled in one place each, here.
+
+Over 400 lines on purpose: it is the one reading vocabulary every check imports (runs, exchanges,
+credentials, messages, engine limits, one section each), so that no check restates a rule.
 """
 
 from __future__ import annotations

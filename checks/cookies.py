@@ -1,4 +1,8 @@
-"""Cookies: a stale one left from an earlier session, or one the browser refused to store or send."""
+"""Cookies: a stale one left from an earlier session, or one the browser refused to store or send.
+
+Over 400 lines: the stale-cookie and cookie-blocked checks are one cause family and share the
+cookie reading below.
+"""
 
 from __future__ import annotations
 

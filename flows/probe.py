@@ -1,5 +1,9 @@
 """Drive one open browser context through a site's flow and judge the outcome from the protected
-resource. Shared by the runner (its own contexts) and the pytest plugin (pytest-playwright's)."""
+resource. Shared by the runner (its own contexts) and the pytest plugin (pytest-playwright's).
+
+Over 400 lines: one probe lifecycle (`Probe.perform`), its waits, and the judgement of the outcome
+from the same exchanges.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ Runs are grouped into lanes, one thread each with its own Playwright driver (the
 its thread). Fresh, state and transplanted-state runs of an engine share one browser launch in their
 lane; persisted runs launch a persistent context on a copy of the profile. A launch failure or crash
 in one lane becomes a `SkippedRun` with its reason and never touches the other lanes' results.
+
+Over 400 lines: the lanes' lifecycle (launch, contexts, blank profiles, publishing, profile
+commits) shares the runner's locks and pending state; lane planning is flows/lanes.py, one run's
+lifecycle flows/probe.py.
 """
 
 from __future__ import annotations

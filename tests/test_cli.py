@@ -2,6 +2,8 @@
 
 Each case runs the real `loginprobe` console script; all of them start at once (a module fixture),
 since each is a short process start and nothing here reaches a browser.
+
+Over 400 lines: every usage and config error of the CLI, started together by one module fixture.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """The lab's web application: form, two-step, JWT API + SPA, Basic, Digest, API key, OpenID Connect
-client and a service-worker area. Every response carries the server clock's `Date`."""
+client and a service-worker area. Every response carries the server clock's `Date`.
+
+Over 400 lines: one WSGI application serves every lab login flow on one origin, so scenarios can
+combine them; each flow is its own section.
+"""
 
 from __future__ import annotations
 

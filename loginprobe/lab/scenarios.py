@@ -12,6 +12,8 @@ decides success (`protected_url`), and for apps whose scripts make that request 
 protected URL with the profile's state and signs in only if the site asks; so the lab behaves as real
 frameworks do (login pages show the form to signed-in users, pages show an API's refusal instead of
 signing anyone in by themselves).
+
+Over 400 lines: it is the scenario catalogue (data), one entry per lab scenario.
 """
 
 from __future__ import annotations

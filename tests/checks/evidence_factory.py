@@ -3,6 +3,8 @@
 Values are shaped like the recorder writes them: secrets are `‹secret:xxxxxxxx›` fingerprints, headers
 are (name, value) pairs, Chromium runs carry CDP cache signals and cookie reasons, Firefox runs carry
 the timing heuristic and no cookie reasons.
+
+Over 400 lines: it is the one evidence factory every check test uses, a builder per model.
 """
 
 from __future__ import annotations
