@@ -284,13 +284,21 @@ def varnish_sites(origin: str, name: str) -> list[dict[str, object]]:
              "credentials": {"username": "alice", "password_env": PASSWORD_ENV}}]  # fmt: skip
 
 
+def session_sites(origin: str, name: str) -> list[dict[str, object]]:
+    """Django's login form through Varnish, then its session-backed "who am I" as the protected URL."""
+    return [{"name": name, "url": f"{origin}/accounts/login/?next=/app/",
+             "protected_url": f"{origin}/api/me/", "flow": "form",
+             "credentials": {"username": "alice", "password_env": PASSWORD_ENV}}]  # fmt: skip
+
+
 # -- one check (fresh contexts: these fail the same way in any browser) for every case above ------------
 
 
 @pytest.fixture(scope="module")
 def fresh_check(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Checked:
     folder = tmp_path_factory.mktemp("nginx-fresh")
-    for sub in ("keys", "origin", "cache", "edge", "plain", "varnish-401", "varnish-pass"):
+    subs = ("keys", "origin", "cache", "edge", "plain", "django")
+    for sub in (*subs, "varnish-401", "varnish-pass", "varnish-session", "varnish-session-pass"):
         (folder / sub).mkdir()
     with (
         nginx_server(folder / "keys", *api_key_conf()) as keys,
@@ -299,6 +307,9 @@ def fresh_check(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Ch
         nginx_server(folder / "cache", *cache_conf(basic.origin, bearer_origin)) as cache,
         varnish_server(folder / "varnish-401", "cache-401.vcl", basic) as varnish_401,
         varnish_server(folder / "varnish-pass", "pass.vcl", basic) as varnish_pass,
+        django_server(folder / "django", django_db, secrets.token_urlsafe(40)) as session_app,
+        varnish_server(folder / "varnish-session", "session-401.vcl", session_app) as varnish_session,
+        varnish_server(folder / "varnish-session-pass", "pass.vcl", session_app) as varnish_session_pass,
         django_server(folder, django_db, secrets.token_urlsafe(40)) as app,
         nginx_server(folder / "edge", edge_conf(app.origin, faulty=True)) as edge,
         nginx_server(folder / "plain", edge_conf(app.origin, faulty=False)) as plain,
@@ -308,11 +319,18 @@ def fresh_check(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Ch
             # Given the request that came before the credential was fixed (none sent): nginx keeps its
             # 401 where the area caches 401s
             assert prime(str(site.get("protected_url", site["url"]))) == 401
+        session = [
+            *session_sites(varnish_session.origin, "varnish-session-401"),
+            *session_sites(varnish_session_pass.origin, "varnish-session-pass"),
+        ]
+        for site in session:
+            # ... and an anonymous visitor's "who am I" before the user signs in
+            assert prime(str(site["protected_url"])) == 401
         sites = [
             *api_key_sites(keys.origin), *cached,
             *edge_sites(edge.origin, "faulty"), *edge_sites(plain.origin, "control"),
             *varnish_sites(varnish_401.origin, "varnish-401"),
-            *varnish_sites(varnish_pass.origin, "varnish-pass"),
+            *varnish_sites(varnish_pass.origin, "varnish-pass"), *session,
         ]  # fmt: skip
         config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
         return check(config, folder / "reports", ENGINES, ["fresh"], folder)
@@ -339,6 +357,10 @@ FRESH_CASES = [
     # browser's own first, anonymous request of the Basic challenge stores the 401 it then replays.
     ("varnish-401", "stale-cache"),
     ("varnish-pass", "none"),
+    # Varnish keeping the session API's 401 by URL (the app's Vary: Cookie dropped): an anonymous
+    # visitor's 401 is served to the user who has just signed in.
+    ("varnish-session-401", "stale-cache"),
+    ("varnish-session-pass", "none"),
 ]
 
 
