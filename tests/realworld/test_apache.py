@@ -6,10 +6,12 @@ not match the server's scheme, `Require user` / `Require group` inside a `Requir
 (authenticated but not allowed: Apache answers 401 with the same challenge, or 403 with
 `AuthzSendForbiddenOnFailure`), a 401 without a challenge (`RewriteRule ... [R=401]`, and a reverse
 proxy with `Header unset WWW-Authenticate` to keep browsers from prompting), a password file Apache
-cannot open (500 after the credentials), a mod_auth_form login whose protected URL redirects to
-another host (the session cookie stays behind), and a Basic URL that redirects to another host. A
-second check goes through an Apache forward proxy (mod_proxy, `ProxyRequests On`) that demands its
-own credentials for one origin, strips `Authorization` for another and passes the third (the control).
+cannot open (500 after the credentials), mod_auth_form logins (a wrong password gets a 401 page, or
+the stock form again without a word with `AuthFormLoginRequiredLocation`), one whose protected URL
+redirects to another host (the session cookie stays behind), and a Basic URL that redirects to
+another host. A second check goes through an Apache forward proxy (mod_proxy, `ProxyRequests On`)
+that demands its own credentials for one origin, strips `Authorization` for another and passes the
+third (the control).
 """
 
 from __future__ import annotations
@@ -86,6 +88,14 @@ def auth_conf(root: Path, port: int) -> str:
 {form}  Require valid-user
   ErrorDocument 401 /login.html
 </Location>
+<Location /clublogin.html>
+  SetHandler form-login-handler
+{form}  AuthFormLoginRequiredLocation http://127.0.0.1:{port}/club-login.html
+</Location>
+<Location /club/>
+{form}  AuthFormLoginRequiredLocation http://127.0.0.1:{port}/club-login.html
+  Require valid-user
+</Location>
 Redirect permanent /portal/ http://localhost:{port}/members/
 Redirect permanent /old-staff/ http://localhost:{port}/staff/
 RewriteEngine On
@@ -99,6 +109,7 @@ def auth_sites(origin: str) -> list[dict[str, Any]]:
     wrong = {"username": "alice", "password_env": WRONG_ENV}
     login = {"url": f"{origin}/login.html", "flow": "form", "credentials": right}
     basic = {"flow": "basic", "credentials": right}
+    club = {**login, "url": f"{origin}/club-login.html"}
     return [
         {"name": "basic-wrong", "url": f"{origin}/staff/", "flow": "basic", "credentials": wrong},
         {"name": "basic-right", "url": f"{origin}/staff/", "flow": "basic", "credentials": right},
@@ -121,6 +132,8 @@ def auth_sites(origin: str) -> list[dict[str, Any]]:
         {"name": "form-right", **login, "protected_url": f"{origin}/members/"},
         {"name": "form-wrong", **login, "protected_url": f"{origin}/members/", "credentials": wrong},
         {"name": "form-moved-host", **login, "protected_url": f"{origin}/portal/"},
+        {"name": "form-redirect-right", **club, "protected_url": f"{origin}/club/"},
+        {"name": "form-redirect-wrong", **club, "protected_url": f"{origin}/club/", "credentials": wrong},
         {"name": "basic-moved-host", "url": f"{origin}/old-staff/", "flow": "basic", "credentials": right},
     ]
 
@@ -135,8 +148,10 @@ def auth_check(tmp_path_factory: pytest.TempPathFactory) -> Checked:
         (root / "groups").write_text("admins: bob\n", encoding="utf-8")
         htdigest(root / "digest-users", "vault", "alice", PASSWORD)
         (root / "htdocs" / "login.html").write_text(LOGIN_PAGE, encoding="utf-8")
-        areas = ("/staff/admin/", "/staff/board/", "/staff/payroll/", "/vault/", "/archive/", "/members/")
-        for path in ("/", "/staff/", *areas):
+        club_page = LOGIN_PAGE.replace("/dologin.html", "/clublogin.html").replace("/members/", "/club/")
+        (root / "htdocs" / "club-login.html").write_text(club_page, encoding="utf-8")
+        areas = ("/staff/admin/", "/staff/board/", "/staff/payroll/", "/vault/", "/archive/")
+        for path in ("/", "/staff/", *areas, "/members/", "/club/"):
             page(root, path, path.strip("/") or "home")
         with apache_server(root, auth_conf(root, port), port=port) as server:
             config = write_config(folder / "loginprobe.toml", auth_sites(server.origin), folder / "profiles")
@@ -156,6 +171,8 @@ CASES = [
     ("no-password-file", "server-misconfiguration"),
     ("form-right", "none"),
     ("form-wrong", "invalid-credentials"),
+    ("form-redirect-right", "none"),
+    ("form-redirect-wrong", "invalid-credentials"),
     ("form-moved-host", "wrong-url"),
     ("basic-moved-host", "wrong-url"),
 ]
