@@ -65,6 +65,8 @@ def missing_credentials(ev: SiteEvidence) -> Iterator[Finding]:
         if engine_limited(run):
             continue  # engines.py reports a challenge this engine cannot answer
         exp = run.expectations
+        if exp.flow in (*SESSION_FLOWS, "visit") and not observable(run, "cookies_sent"):
+            continue  # a session travels in a Cookie header this engine does not show: "none" is unknown
         offered = {ch.scheme.lower() for ch in ex.challenges}
         wanted = FLOW_SCHEME.get(exp.flow)
         if wanted and wanted not in offered and exp.credentials_configured:

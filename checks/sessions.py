@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from loginprobe.checks.common import (
     ablations_of,
     accepted_submission,
+    domain_matches,
     effective_status,
     failing_runs,
     fmt_duration,
+    host_of,
     make_finding,
+    observable,
+    path_matches,
     protected_exchange,
     says_not_authenticated,
     sent_cookie_names,
@@ -20,7 +25,7 @@ from loginprobe.checks.common import (
 )
 from loginprobe.checks.registry import check
 from loginprobe.evidence import SetCookie, SiteEvidence
-from loginprobe.verdict import DIRECT, INFERRED_STRONG, Finding
+from loginprobe.verdict import DIRECT, INFERRED_STRONG, INFERRED_WEAK, Finding
 
 
 def _lifetime(sc: SetCookie) -> str:
@@ -74,6 +79,44 @@ def session_cookie_gone(ev: SiteEvidence) -> Iterator[Finding]:
             "session had ended.",
             f"Sign in again. If sessions should outlast this, give `{cookie.name}` a longer lifetime on "
             "the server; and have the app send a signed-out user to the login page instead of failing.",
+            run,
+            ex,
+        )
+
+
+@check(cause="stale-cookie")
+def held_cookie_refused_unseen(ev: SiteEvidence) -> Iterator[Finding]:
+    """Cookie header unseen: the returning profile held cookies for the URL, and signing in again fixed it."""
+    for run in failing_runs(ev):
+        if observable(run, "cookies_sent") or not run.returning_visit or run.login_ran:
+            continue
+        ex = protected_exchange(run)
+        if ex is None or ex.from_cache or effective_status(ex) not in (401, 403):
+            continue
+        relogin = ablations_of(ev, run).get("relogin")
+        if relogin is None or not relogin.outcome.success:
+            continue
+        host, path = host_of(ex.url), urlsplit(ex.url).path or "/"
+        https = ex.url.startswith("https:")
+        # What the jar held for this URL is observable, and a same-site request carries it (the engine's
+        # cookie rules, measured for WebKitGTK in tests/flows/test_webkit_cookie_rules.py).
+        held = sorted(
+            {
+                c.name
+                for c in run.before.cookies
+                if domain_matches(host, c.domain) and path_matches(path, c.path) and (https or not c.secure)
+            }
+        )
+        if not held:
+            continue
+        yield make_finding(
+            INFERRED_WEAK,
+            f"The returning profile held {', '.join(f'`{n}`' for n in held)} for {ex.url} from the earlier "
+            f"visit, the site did not ask this visit to sign in, {where(run, ex)} got {status_text(ex)}, and "
+            f"signing in again ({relogin.label}) fixed it: the server no longer accepts the session those "
+            f"cookies hold ({run.engine} cannot show the Cookie header, so this is read from its jar).",
+            "Sign in again (or delete this site's cookies); on the server, send a signed-out user to the "
+            "login page, or expire the old session cookie, instead of failing the request.",
             run,
             ex,
         )

@@ -8,7 +8,18 @@ from datetime import timedelta
 from loginprobe.checks.common import observable, unobservable
 from loginprobe.evidence import Engine, RunEvidence
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import APP, T0, basic_login, form_login, make_exchange, make_run, make_site
+from tests.checks.evidence_factory import (
+    APP,
+    OLD_SESSION,
+    T0,
+    basic_login,
+    challenge,
+    cookie,
+    form_login,
+    make_exchange,
+    make_run,
+    make_site,
+)
 
 # What flows/webkit_evidence.py lists for a WebKitGTK run.
 WEBKIT_GTK = ["cookies_sent", "set_cookies", "cookies_not_sent", "challenge_headers"]
@@ -76,3 +87,29 @@ def test_a_401_without_visible_challenge_is_not_called_misconfigured_when_header
     verdict = verdict_of(make_site(blind))
     assert verdict.primary != "server-misconfiguration", verdict
     assert "the WWW-Authenticate headers of 401 responses" in verdict.summary
+
+
+def _returning_webkit_visit(held: bool) -> list[RunEvidence]:
+    """A WebKit returning visit refused with a login challenge, and its relogin run that signed in."""
+    refused = make_exchange(
+        0, f"{APP}/api/session", status=401, engine="webkit", is_navigation=False,
+        challenges=[challenge("Cookie", realm="app", **{"form-action": "/login"})],
+    )  # fmt: skip
+    common = {"engine": "webkit", "mode": "persisted", "protected_url": f"{APP}/api/session"}
+    before = [cookie("session", OLD_SESSION)] if held else []
+    run = make_run([refused], returning_visit=True, login_ran=False, before_cookies=before, **common)
+    relogin = make_run(form_login(engine="webkit", account_status=200), ablation="relogin", **common)
+    return [_blind(run), _blind(relogin)]
+
+
+def test_webkit_returning_visit_with_a_held_session_is_stale_cookie_not_carried_none() -> None:
+    # Given a returning WebKit visit whose jar held `session`, refused with a login challenge, where
+    # signing in again fixed it: the Cookie header is not shown, so "carried none" is not said, and
+    # the jar and the relogin differential name the stale session.
+    site = make_site(*_returning_webkit_visit(held=True))
+    assert not findings_of("missing_credentials", site)
+    (finding,) = findings_of("held_cookie_refused_unseen", site)
+    assert "`session`" in finding.summary and "cannot show the Cookie header" in finding.summary
+    assert verdict_of(site).primary == "stale-cookie"
+    # And with nothing held for the URL, the check has nothing to read and says nothing.
+    assert not findings_of("held_cookie_refused_unseen", make_site(*_returning_webkit_visit(held=False)))
