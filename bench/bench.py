@@ -28,7 +28,8 @@ from pathlib import Path
 import psutil
 from playwright.sync_api import sync_playwright
 
-from loginprobe.config.settings import Site, load_settings
+from loginprobe.config.loading import load_settings
+from loginprobe.config.settings import Site
 from loginprobe.flows.browsers import discover
 from loginprobe.lab.scenarios import SCENARIOS
 from loginprobe.lab.server import Lab

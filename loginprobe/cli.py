@@ -186,7 +186,7 @@ def check(
     ] = False,
 ) -> None:
     """Run each site's login in every browser and mode, diagnose failures, write a report."""
-    from loginprobe.config.settings import discover_config, load_settings
+    from loginprobe.config.loading import discover_config, load_settings
 
     try:
         found = discover_config(Path.cwd()) if config is None else None

@@ -19,7 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from loginprobe.config.settings import Settings, Site, load_settings
+from loginprobe.config.loading import load_settings
+from loginprobe.config.settings import Settings, Site
 from loginprobe.errors import ConfigError
 from loginprobe.flows.runner import ProgressFn
 from loginprobe.lab.scenarios import SCENARIOS, Scenario

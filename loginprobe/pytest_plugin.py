@@ -34,7 +34,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserType
 
-from loginprobe.config.settings import CONFIG_FILE, PYPROJECT, Settings, Site, discover_config, load_settings
+from loginprobe.config.loading import discover_config, load_settings
+from loginprobe.config.settings import CONFIG_FILE, PYPROJECT, Settings, Site
 from loginprobe.errors import LoginprobeError
 from loginprobe.evidence import ENGINES, RunEvidence, SiteEvidence, is_engine
 from loginprobe.secrets import Redactor

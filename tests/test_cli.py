@@ -142,7 +142,7 @@ SITE_TOML = '[[{table}sites]]\nname = "{name}"\nurl = "http://127.0.0.1:9/login"
 
 
 def test_config_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from loginprobe.config.settings import discover_config, load_settings
+    from loginprobe.config.loading import discover_config, load_settings
 
     monkeypatch.chdir(tmp_path)
     # Nothing there: no file, and library callers (no `discover`) never read one.
@@ -177,7 +177,7 @@ def test_config_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_real_environment_beats_dotenv_and_env_names_resolve_from_either(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from loginprobe.config.settings import load_settings
+    from loginprobe.config.loading import load_settings
 
     monkeypatch.chdir(tmp_path)
     # Given a .env with a setting and two secrets (not LOGINPROBE_ names: they must not be refused)

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 import pytest
 from playwright.sync_api import sync_playwright
 
-from loginprobe.config.settings import Site, load_settings
+from loginprobe.config.loading import load_settings
+from loginprobe.config.settings import Site
 from loginprobe.errors import BrowserUnavailable
 from loginprobe.evidence import Engine, EngineStatus
 from loginprobe.flows.engines import CHROMIUM_ARGS

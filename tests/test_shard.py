@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loginprobe.config.settings import Settings, load_settings
+from loginprobe.config.loading import load_settings
+from loginprobe.config.settings import Settings
 from loginprobe.errors import ConfigError
 from loginprobe.evidence import ENGINES
 from loginprobe.pipeline import plan

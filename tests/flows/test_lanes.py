@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from loginprobe.config.settings import Site, load_settings
+from loginprobe.config.loading import load_settings
+from loginprobe.config.settings import Site
 from loginprobe.flows.lanes import estimate as _estimate
 from loginprobe.flows.runner import Runner
 from loginprobe.pipeline import plan

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from loginprobe.config.settings import load_settings
+from loginprobe.config.loading import load_settings
 from loginprobe.lab.server import Lab
 from loginprobe.pipeline import run_check
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from loginprobe.config.settings import load_settings
+from loginprobe.config.loading import load_settings
 from loginprobe.demo import LabSite, check_scenarios, lab_sites
 from loginprobe.evidence import Engine, EngineStatus, RunEvidence
 from loginprobe.flows.webkit_evidence import NOT_OBSERVABLE
