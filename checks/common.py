@@ -310,7 +310,7 @@ def is_redirect(ex: Exchange) -> bool:
 UNOBSERVABLE_TEXT: dict[str, str] = {
     "cookies_sent": "which cookies each request carried",
     "set_cookies": "the Set-Cookie headers of responses",
-    "cookies_not_sent": "which stored cookies it withheld from a request, and why",
+    "cookies_not_sent": "why it withheld a stored cookie from a request",
     "challenge_headers": "the WWW-Authenticate headers of 401 responses",
 }
 
@@ -322,7 +322,8 @@ def observable(run: RunEvidence, item: str) -> bool:
 
 def unobservable(run: RunEvidence) -> str:
     """What this run's engine could not observe, in words ("" when it shows everything)."""
-    return "; ".join(UNOBSERVABLE_TEXT.get(item, item.replace("_", " ")) for item in run.not_observable)
+    items = [UNOBSERVABLE_TEXT.get(item, item.replace("_", " ")) for item in run.not_observable]
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 # -- what a request carried ------------------------------------------------------------------------
