@@ -311,7 +311,7 @@ UNOBSERVABLE_TEXT: dict[str, str] = {
     "cookies_sent": "which cookies each request carried",
     "set_cookies": "the Set-Cookie headers of responses",
     "cookies_not_sent": "why it withheld a stored cookie from a request",
-    "challenge_headers": "the WWW-Authenticate headers of 401 responses",
+    "challenge_headers": "the headers of the 401s it answered itself (Basic, Digest)",
 }
 
 

@@ -10,7 +10,6 @@ from loginprobe.checks.common import (
     failing_runs,
     is_rejection,
     make_finding,
-    observable,
     passing_runs,
     protected_exchange,
     status_text,
@@ -98,8 +97,6 @@ def credentials_withheld_without_challenge(ev: SiteEvidence) -> Iterator[Finding
             continue
         if ex.challenges or not ex.response_headers or not exp.credentials_configured:
             continue
-        if not observable(run, "challenge_headers"):
-            continue  # this engine does not show a 401's WWW-Authenticate: "without one" is unknown
         same_url = [item for item in run.exchanges if same_resource(item.url, ex.url)]
         if any(item.authorization is not None for item in same_url):
             continue
