@@ -13,7 +13,7 @@ from playwright.sync_api import Request
 
 from loginprobe.evidence import Header, JwtRecord
 from loginprobe.flows.exchange import clean_url
-from loginprobe.jwts import decode_jwt, find_jwts
+from loginprobe.jwts import decode_all
 from loginprobe.parsing import html_text
 from loginprobe.secrets import Redactor, secret_param
 
@@ -90,16 +90,10 @@ def body_excerpt(
             register_json_secrets(json.loads(text), redactor)
         except ValueError:
             pass  # not JSON after all; the JWT scan below still applies
-    for token in find_jwts(text):
-        record = decode_jwt(
-            token,
-            found_in=f"response body of {request.method} {clean_url(request.url, redactor)}",
-            redactor=redactor,
-            exchange_id=index,
-            server_date=server_date,
-        )
-        if record is not None:
-            jwts.append(record)
+    found_in = f"response body of {request.method} {clean_url(request.url, redactor)}"
+    jwts.extend(
+        decode_all(text, found_in=found_in, redactor=redactor, exchange_id=index, server_date=server_date)
+    )
     if not is_error and not is_json and not after_submit:
         return None
     # An HTML page is kept as the text a reader sees: its head and scripts would fill the excerpt.

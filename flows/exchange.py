@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from loginprobe.evidence import AuthorizationSent, Challenge, Header, JwtRecord, header_value, header_values
-from loginprobe.jwts import decode_jwt, find_jwts
+from loginprobe.jwts import decode_all
 from loginprobe.parsing import (
     describe_authorization,
     parse_challenge_headers,
@@ -84,16 +84,12 @@ def read_headers(
     authorization = None
     for value in header_values(request_headers, "authorization"):
         authorization = describe_authorization(value, redactor)
-        for token in find_jwts(value):
-            record = decode_jwt(
-                token,
-                found_in="request header Authorization",
-                redactor=redactor,
-                exchange_id=exchange_id,
-                server_date=server_date,
+        found_in = "request header Authorization"
+        jwts.extend(
+            decode_all(
+                value, found_in=found_in, redactor=redactor, exchange_id=exchange_id, server_date=server_date
             )
-            if record is not None:
-                jwts.append(record)
+        )
     cookies_sent = [
         name for value in header_values(request_headers, "cookie") for name in parse_cookie_header(value)
     ]

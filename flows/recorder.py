@@ -37,7 +37,7 @@ from loginprobe.flows import engines, snapshots
 from loginprobe.flows.bodies import MAX_BODY, after_submission, body_excerpt
 from loginprobe.flows.cdp import CdpHop, CdpNetwork
 from loginprobe.flows.exchange import clean_url, read_headers, redact_request_headers, redact_response_headers
-from loginprobe.jwts import decode_jwt, find_jwts
+from loginprobe.jwts import decode_all
 from loginprobe.parsing import parse_challenge_headers, parse_cookie_header, parse_http_date, parse_set_cookie
 from loginprobe.secrets import Redactor
 
@@ -450,36 +450,17 @@ class Recorder:
         """JWTs held in cookies and storage at the end of the run."""
         found: list[JwtRecord] = []
         state = self.raw_state
-        for cookie in state.get("cookies", []):
-            for token in find_jwts(cookie.get("value", "")):
-                record = decode_jwt(
-                    token,
-                    found_in=f"cookie {cookie['name']}",
-                    redactor=self.redactor,
-                    server_date=server_date,
-                )
-                if record is not None:
-                    found.append(record)
+        places: list[tuple[str, str]] = [
+            (str(cookie.get("value", "")), f"cookie {cookie['name']}") for cookie in state.get("cookies", [])
+        ]
         for origin in state.get("origins", []):
             for item in origin.get("localStorage", []):
-                for token in find_jwts(str(item.get("value", ""))):
-                    record = decode_jwt(
-                        token,
-                        found_in=f"localStorage {item['name']} ({origin['origin']})",
-                        redactor=self.redactor,
-                        server_date=server_date,
-                    )
-                    if record is not None:
-                        found.append(record)
+                places.append(
+                    (str(item.get("value", "")), f"localStorage {item['name']} ({origin['origin']})")
+                )
         for origin_name, items in self.initial_raw.items():
             for key, value in items.items():
-                for token in find_jwts(value):
-                    record = decode_jwt(
-                        token,
-                        found_in=f"localStorage {key} ({origin_name}) before the login",
-                        redactor=self.redactor,
-                        server_date=server_date,
-                    )
-                    if record is not None:
-                        found.append(record)
+                places.append((value, f"localStorage {key} ({origin_name}) before the login"))
+        for text, where in places:
+            found.extend(decode_all(text, found_in=where, redactor=self.redactor, server_date=server_date))
         return found

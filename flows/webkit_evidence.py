@@ -23,7 +23,7 @@ from loginprobe.evidence import (
 )
 from loginprobe.flows import snapshots
 from loginprobe.flows.exchange import clean_url, read_headers, redact_request_headers, redact_response_headers
-from loginprobe.jwts import decode_jwt, find_jwts
+from loginprobe.jwts import decode_all
 from loginprobe.secrets import Redactor
 
 # A response whose Date is this much older than its request came from a cache (heuristic).
@@ -111,10 +111,12 @@ class EvidenceBuilder:
                 if challenge.get("page") == item.get("page") and self._challenge_for(
                     challenge, url, item, by_id
                 ):
+                    challenge["matched"] = True
+                    if challenge.get("answered") is False:
+                        continue  # left unanswered, that 401 is the load's own response, shown below
                     out.append(
                         self._challenge_round(len(out), method, url, headers, challenge, started, item)
                     )
-                    challenge["matched"] = True
             end = item["end"] or {}
             ex = self._exchange(
                 len(out), method, url, headers, end.get("status"), end.get("headers") or [], item, started
@@ -229,19 +231,11 @@ class EvidenceBuilder:
     def state_jwts(
         self, raw_cookies: list[dict[str, Any]], storage: dict[str, dict[str, str]], when: str
     ) -> None:
-        for cookie in raw_cookies:
-            for token in find_jwts(str(cookie.get("value", ""))):
-                record = decode_jwt(token, found_in=f"cookie {cookie['name']}{when}", redactor=self.redactor)
-                if record is not None:
-                    self.jwts.append(record)
+        places = [(str(cookie.get("value", "")), f"cookie {cookie['name']}{when}") for cookie in raw_cookies]
         for origin, items in storage.items():
-            for key, value in items.items():
-                for token in find_jwts(str(value)):
-                    record = decode_jwt(
-                        token, found_in=f"localStorage {key} ({origin}){when}", redactor=self.redactor
-                    )
-                    if record is not None:
-                        self.jwts.append(record)
+            places += [(str(value), f"localStorage {key} ({origin}){when}") for key, value in items.items()]
+        for text, where in places:
+            self.jwts.extend(decode_all(text, found_in=where, redactor=self.redactor))
 
 
 def read_cookie_db(data_dir: Path) -> list[dict[str, Any]]:

@@ -66,6 +66,25 @@ def _numeric_date(claims: dict[str, object], name: str) -> tuple[float, datetime
         return None
 
 
+def decode_all(
+    text: str,
+    *,
+    found_in: str,
+    redactor: Redactor,
+    exchange_id: int | None = None,
+    server_date: datetime | None = None,
+) -> list[JwtRecord]:
+    """Every JWT in `text` that decodes, each a record (see `decode_jwt`); token-shaped ones registered."""
+    records = []
+    for token in find_jwts(text):
+        record = decode_jwt(
+            token, found_in=found_in, redactor=redactor, exchange_id=exchange_id, server_date=server_date
+        )
+        if record is not None:
+            records.append(record)
+    return records
+
+
 def decode_jwt(
     token: str,
     *,
