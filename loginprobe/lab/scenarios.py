@@ -20,27 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from loginprobe.lab.server import Lab
+from loginprobe.verdict import CauseId
 
 SiteFn = Callable[[Lab], dict[str, Any]]
 
-CAUSES = (
-    "none",
-    "missing-credentials",
-    "invalid-credentials",
-    "expired-token",
-    "wrong-auth-scheme",
-    "invalid-api-key",
-    "insufficient-permissions",
-    "stale-cache",
-    "stale-cookie",
-    "cookie-blocked",
-    "wrong-url",
-    "proxy-interference",
-    "server-misconfiguration",
-)
+# Every cause the lab builds a scenario for: the vocabulary of loginprobe.verdict, bar "unknown".
+CAUSES = tuple(cause for cause in get_args(CauseId) if cause != "unknown")
 BOTH = ("fresh", "persisted")
 RETURNING = ("persisted",)
 
