@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loginprobe.evidence import Challenge
-from loginprobe.jwts import decode_jwt, find_jwts
+from loginprobe.jwts import decode_all, decode_jwt, find_jwts
 from loginprobe.parsing import (
     describe_authorization,
     parse_challenge_headers,
@@ -354,6 +354,18 @@ def test_find_jwts_ignores_lookalikes() -> None:
     assert find_jwts("eyJ.eyJ.x and abc.def.ghi") == []
     # Inside a longer base64url run it is not a token of its own.
     assert find_jwts("xxeyJhbGc.eyJzdWI.sig") == []
+
+
+def test_decode_all_records_each_token_that_decodes_in_order(redactor: Redactor) -> None:
+    first, second = make_jwt({"sub": "1", "exp": 1}), make_jwt({"sub": "2"})
+    lookalike = "eyJhbGciOiJub25lIn0.eyJzdWIiOi.x"  # token-shaped, but its payload is no JSON
+    text = f"{second} then {lookalike} then {first} and {second} again"
+
+    records = decode_all(text, found_in="a body", redactor=redactor, exchange_id=4, server_date=SERVER_DATE)
+
+    assert [r.claims["sub"] for r in records] == ["2", "1"]
+    assert {(r.found_in, r.exchange_id, r.reference) for r in records} == {("a body", 4, "server-date")}
+    assert first not in redactor.text(text) and second not in redactor.text(text)
 
 
 # -- dates ------------------------------------------------------------------------------------------
