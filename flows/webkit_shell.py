@@ -188,7 +188,9 @@ class Shell:
             )
             request.authenticate(credential)
         else:
-            request.cancel()  # no dialog: the 401 page is what a user without credentials sees
+            # Go on without credentials, as a user who dismisses the dialog: the 401 page is shown.
+            # (cancel() would abort the load with a network error and leave no response at all.)
+            request.authenticate(None)
         return True
 
 
