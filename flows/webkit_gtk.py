@@ -48,6 +48,7 @@ from loginprobe.evidence import (
 )
 from loginprobe.flows import profiles
 from loginprobe.flows.engines import LaunchRecipe
+from loginprobe.flows.outcome import judge
 from loginprobe.flows.webdriver import Driver, WebDriverError
 from loginprobe.flows.webkit_evidence import (
     EVIDENCE_SOURCES,
@@ -294,8 +295,6 @@ def _run_one(runner: Runner, driver: Driver, recipe: LaunchRecipe, spec: RunSpec
     builder.state_jwts(raw_before, known_before, " before the run")
     builder.state_jwts(raw_after, {page_state.get("origin", ""): page_state.get("local") or {}}, "")
     jwts = [j.model_copy(update={"reference_time": j.reference_time or server_date}) for j in builder.jwts]
-    from loginprobe.flows.probe import judge
-
     outcome: Outcome = judge(site, exchanges, flow_error, None, redactor, settings.timeout)
     if spec.mode == "persisted" and settings.update_profile and spec.ablation is None and not spec.via_proxy:
         with runner._lock:
