@@ -29,7 +29,8 @@
 //   short-idp the provider's session lives IDP_SESSION_TTL seconds; the app's session lives on
 // Every app also serves /app?api=PATH, a page whose script fetches PATH (the protected request) and
 // some third-party noise: an analytics beacon on another site that answers 401 (with a Bearer
-// challenge), a tracker script there that answers 403, and the browser's own /favicon.ico (404).
+// challenge), a tracker script there that answers 403, and the browser's own /favicon.ico (404);
+// /app?api=PATH&noise=local puts the same noise on the apps' host at another port (same site).
 //
 // Environment: OIDC_USER, OIDC_PASSWORD (the one account), EXPIRING_TTL (seconds, default 8),
 // RP_SESSION_TTL, IDP_SESSION_TTL (seconds, default 20).
@@ -102,6 +103,9 @@ async function main() {
   // Another site than the apps' (as third-party analytics are), so the apps' cookies never go there.
   const noiseServer = await listen('localhost');
   const noiseUrl = `http://localhost:${noiseServer.address().port}`;
+  // The same noise on the apps' own host, another port (same site, another origin): ?noise=local.
+  const localNoiseServer = await listen('127.0.0.1');
+  const localNoiseUrl = `http://127.0.0.1:${localNoiseServer.address().port}`;
   const rpServers = Object.fromEntries(await Promise.all(
     VARIANTS.map(async (name) => [name, await listen('127.0.0.1')]),
   ));
@@ -199,7 +203,7 @@ async function main() {
   idpServer.on('request', idp);
 
   // Third-party noise: an analytics origin that refuses the beacon (401) and the tracker (403).
-  noiseServer.on('request', (req, res) => {
+  const noise = (req, res) => {
     const path = new URL(req.url, noiseUrl).pathname;
     res.setHeader('Access-Control-Allow-Origin', '*');
     if (path === '/collect') {
@@ -212,14 +216,16 @@ async function main() {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('not found');
     }
-  });
+  };
+  noiseServer.on('request', noise);
+  localNoiseServer.on('request', noise);
 
-  const appPage = (api) => `<!DOCTYPE html>
+  const appPage = (api, analytics) => `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>App</title>
-<script async src="${noiseUrl}/tracker.js"></script></head>
+<script async src="${analytics}/tracker.js"></script></head>
 <body><h1>App</h1><pre id="out">loading</pre>
 <script>
-  fetch(${JSON.stringify(`${noiseUrl}/collect`)}, { method: 'POST', body: 'page=app' }).catch(() => {});
+  fetch(${JSON.stringify(`${analytics}/collect`)}, { method: 'POST', body: 'page=app' }).catch(() => {});
   fetch(${JSON.stringify(api)}, { credentials: 'same-origin' }).then(async (r) => {
     document.getElementById('out').textContent = r.status + ' ' + await r.text();
   });
@@ -242,7 +248,8 @@ async function main() {
       ...RP_OPTIONS[name],
     }));
     rp.get('/app', (req, res) => {
-      res.set('Cache-Control', 'no-store').type('html').send(appPage(String(req.query.api || '/profile')));
+      const analytics = req.query.noise === 'local' ? localNoiseUrl : noiseUrl;
+      res.set('Cache-Control', 'no-store').type('html').send(appPage(String(req.query.api || '/profile'), analytics));
     });
     rp.get('/admin', claimEquals('role', 'admin'), (req, res) => res.json({ admin: req.oidc.user.sub }));
     rp.get('/staff', claimIncludes('groups', 'admins'), (req, res) => res.json({ staff: req.oidc.user.sub }));
