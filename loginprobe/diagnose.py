@@ -257,6 +257,17 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
             signing_in_again=_signing_in_again(ev),
         )
 
+    if not ev.runs:
+        # Nothing ran (every engine skipped or unavailable): nothing is known about the site, and
+        # saying `none` would report a login nobody checked as working.
+        return verdict(
+            "unknown",
+            0.0,
+            "No run was recorded for this site, so nothing is known about its login.",
+            [],
+            "Check that at least one browser engine is available (`loginprobe browsers`) and read why "
+            "each run was skipped in the report.",
+        )
     if not failing:
         summary = CAUSES["none"]
         next_step = "Nothing to fix in the login."
@@ -268,9 +279,6 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
                 + " ".join(f.summary for f in reversed(per_engine.values()))
             )
             next_step = limited[0].next_step
-        elif not ev.runs:
-            summary = "No run was recorded for this site."
-            next_step = "Check that at least one browser engine is available (`loginprobe browsers`)."
         return verdict("none", DIRECT if limited else 1.0, summary, contributing(None), next_step)
     ranked = _rank(competing)
     if not ranked:

@@ -25,7 +25,7 @@ from loginprobe.reports.matrix import (
     Cell,
     cause_text,
     engines_of,
-    failing_sites,
+    headline,
     matrix,
     modes_of,
     plain_run,
@@ -228,12 +228,7 @@ def _engines(report: Report) -> str:
 def render_html(report: Report, folder: Path) -> Path:
     """Write report.html into the folder."""
     template = Template(files("loginprobe.reports").joinpath("templates/report.html").read_text("utf-8"))
-    failing = failing_sites(report)
-    title = (
-        f"loginprobe: {len(failing)} of {len(report.sites)} sites failing"
-        if failing
-        else f"loginprobe: all {len(report.sites)} sites pass"
-    )
+    title = f"loginprobe: {headline(report)}"
     generated = (
         f"{stamp(report.created_at)} · sites: {', '.join(report.sites)} · loginprobe {report.tool_version} · "
         f"report schema {report.schema_version}"

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from loginprobe.report import Report
-from loginprobe.reports.matrix import Cell, cause_text, engines_of, failing_sites, matrix, modes_of
+from loginprobe.reports.matrix import Cell, cause_text, engines_of, headline, matrix, modes_of
 
 ICON = {"pass": "✅", "fail": "❌", "unavailable": "➖", "not-run": "·"}
 MAX_FINDINGS = 3
@@ -50,9 +50,7 @@ def matrix_table(report: Report) -> str:
 
 def markdown_summary(report: Report, *, heading: str = "#") -> str:
     """The whole summary; `heading` lets it sit under another document's headings."""
-    failing = failing_sites(report)
-    title = f"{len(failing)} of {len(report.sites)} sites failing" if failing else "all sites pass"
-    lines = [f"{heading} loginprobe: {title}", ""]
+    lines = [f"{heading} loginprobe: {headline(report)}", ""]
     lines.append(
         f"{report.created_at:%Y-%m-%d %H:%M:%SZ} · loginprobe {md(report.tool_version)} · "
         f"report schema {md(report.schema_version)}"

@@ -117,3 +117,26 @@ def failing_sites(report: Report) -> list[str]:
     failing = {c.site for c in matrix(report) if c.state == "fail"}
     failing |= {v.site for v in report.verdicts if v.primary != "none"}
     return [site for site in report.sites if site in failing]
+
+
+def unchecked_sites(report: Report) -> list[str]:
+    """Sites no run was recorded for (every engine skipped, unavailable or interrupted)."""
+    ran = {run.site for run in report.runs}
+    return [site for site in report.sites if site not in ran]
+
+
+def headline(report: Report) -> str:
+    """`1 of 2 sites failing` or `all 2 sites pass`; sites that no run checked are said apart, never
+    counted as passing."""
+    unchecked = unchecked_sites(report)
+    failing = [site for site in failing_sites(report) if site not in unchecked]
+    checked = len(report.sites) - len(unchecked)
+    if failing:
+        text = f"{len(failing)} of {len(report.sites)} sites failing"
+    elif checked:
+        text = f"all {checked} sites pass" if not unchecked else f"all {checked} checked sites pass"
+    else:
+        return f"no run was recorded for {len(report.sites)} sites"
+    if unchecked:
+        text += f"; {len(unchecked)} not checked (no run recorded)"
+    return text

@@ -24,6 +24,7 @@ from loginprobe.reports.matrix import (
     matrix,
     modes_of,
 )
+from loginprobe.reports.matrix import headline as sites_headline
 from loginprobe.verdict import Verdict
 
 STYLE = {"pass": "bold green", "fail": "bold red", "unavailable": "dim", "not-run": "dim yellow"}
@@ -111,10 +112,7 @@ def footnote(report: Report) -> str | None:
 
 def headline(report: Report) -> str:
     """`loginprobe: 1 of 2 sites failing` (or `all 2 sites pass`)."""
-    failing = failing_sites(report)
-    if failing:
-        return f"loginprobe: {len(failing)} of {len(report.sites)} sites failing"
-    return f"loginprobe: all {len(report.sites)} sites pass"
+    return f"loginprobe: {sites_headline(report)}"
 
 
 def verdict_lines(verdict: Verdict) -> list[tuple[Text, bool]]:

@@ -136,7 +136,10 @@ def test_a_crashing_check_becomes_an_unknown_finding_in_diagnose() -> None:
 
 
 def test_empty_and_odd_evidence_never_raise() -> None:
-    assert diagnose(SiteEvidence(site="empty", runs=[])).primary == "none"
+    # A site no run checked is not a site that works: `unknown`, saying nothing was recorded.
+    empty = diagnose(SiteEvidence(site="empty", runs=[]))
+    assert (empty.primary, empty.confidence) == ("unknown", 0.0)
+    assert "No run was recorded" in empty.summary
     never_requested = make_run(
         form_login(account_status=200)[:1], success=False, protected_url=f"{APP}/nowhere"
     )

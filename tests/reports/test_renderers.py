@@ -11,10 +11,14 @@ import pytest
 from report_factory import make_report
 from rich.console import Console
 
+from loginprobe.diagnose import diagnose
 from loginprobe.errors import OutputError
+from loginprobe.evidence import SiteEvidence
 from loginprobe.report import Report
 from loginprobe.reports import github_outputs, junit, load_report, render_all
 from loginprobe.reports.github import error_annotations
+from loginprobe.reports.markdown import markdown_summary
+from loginprobe.reports.matrix import headline
 from loginprobe.reports.terminal import engines_table, print_summary, summary_table
 from loginprobe.verdict import Verdict
 
@@ -214,3 +218,21 @@ def test_backticks_are_code_in_html_only(tmp_path: Path) -> None:
     # Then the HTML escapes first and makes code of the pair, and Markdown keeps the backticks
     assert "Send <code>Cache-Control: no-store</code> on &lt;b&gt;/account&lt;/b&gt;; a lone ` stays." in page
     assert "Send `Cache-Control: no-store` on" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_site_no_run_checked_is_never_counted_as_passing(report: Report) -> None:
+    # Given a check whose second site never ran (every engine skipped), diagnosed as such
+    runs = [run for run in report.runs if run.site == "shop" and run.outcome.success]
+    unchecked = diagnose(SiteEvidence(site="api", runs=[]))
+    shop = report.verdicts[0].model_copy(update={"primary": "none", "engines_failing": []})
+    partial = report.model_copy(update={"runs": runs, "verdicts": [shop, unchecked]})
+    # Then every renderer's headline says the site was not checked, and none says all pass
+    console = Console(record=True, width=80, color_system=None)
+    print_summary(partial, console)
+    first = console.export_text().splitlines()[0]
+    assert first == "loginprobe: all 1 checked sites pass; 1 not checked (no run recorded)"
+    assert markdown_summary(partial).startswith(f"# {first}")
+    nothing = partial.model_copy(
+        update={"runs": [], "verdicts": [unchecked, unchecked.model_copy(update={"site": "shop"})]}
+    )
+    assert headline(nothing) == "no run was recorded for 2 sites"
