@@ -24,7 +24,7 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import SetCookie, SiteEvidence
+from loginprobe.evidence import Exchange, RunEvidence, SetCookie, SiteEvidence
 from loginprobe.verdict import DIRECT, INFERRED_STRONG, INFERRED_WEAK, Finding
 
 
@@ -39,9 +39,11 @@ def _lifetime(sc: SetCookie) -> str:
     return "no Expires or Max-Age: a browser-session cookie, dropped when the browser closes"
 
 
-@check(cause="stale-cookie")
-def session_cookie_gone(ev: SiteEvidence) -> Iterator[Finding]:
-    """A returning visit lacked the session cookie that signing in sets, and signing in again fixed it."""
+def _refused_visits_healed_by_signing_in(
+    ev: SiteEvidence,
+) -> Iterator[tuple[RunEvidence, Exchange, RunEvidence]]:
+    """Returning visits that did not sign in, whose protected request (not from a cache) got 401/403,
+    with the relogin run that fixed them: (visit, its protected exchange, relogin)."""
     for run in failing_runs(ev):
         if not run.returning_visit or run.login_ran:
             continue
@@ -49,8 +51,14 @@ def session_cookie_gone(ev: SiteEvidence) -> Iterator[Finding]:
         if ex is None or ex.from_cache or effective_status(ex) not in (401, 403):
             continue
         relogin = ablations_of(ev, run).get("relogin")
-        if relogin is None or not relogin.outcome.success:
-            continue
+        if relogin is not None and relogin.outcome.success:
+            yield run, ex, relogin
+
+
+@check(cause="stale-cookie")
+def session_cookie_gone(ev: SiteEvidence) -> Iterator[Finding]:
+    """A returning visit lacked the session cookie that signing in sets, and signing in again fixed it."""
+    for run, ex, relogin in _refused_visits_healed_by_signing_in(ev):
         relogin_ex = protected_exchange(relogin)
         submission = accepted_submission(relogin, relogin_ex)
         if relogin_ex is None or submission is None:
@@ -87,14 +95,8 @@ def session_cookie_gone(ev: SiteEvidence) -> Iterator[Finding]:
 @check(cause="stale-cookie")
 def held_cookie_refused_unseen(ev: SiteEvidence) -> Iterator[Finding]:
     """Cookie header unseen: the returning profile held cookies for the URL, and signing in again fixed it."""
-    for run in failing_runs(ev):
-        if observable(run, "cookies_sent") or not run.returning_visit or run.login_ran:
-            continue
-        ex = protected_exchange(run)
-        if ex is None or ex.from_cache or effective_status(ex) not in (401, 403):
-            continue
-        relogin = ablations_of(ev, run).get("relogin")
-        if relogin is None or not relogin.outcome.success:
+    for run, ex, relogin in _refused_visits_healed_by_signing_in(ev):
+        if observable(run, "cookies_sent"):
             continue
         host, path = host_of(ex.url), urlsplit(ex.url).path or "/"
         https = ex.url.startswith("https:")
