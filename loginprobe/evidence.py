@@ -189,6 +189,12 @@ class Exchange(Model):
     def from_cache(self) -> bool:
         return self.served_from in ("disk-cache", "memory-cache", "service-worker", "prefetch-cache")
 
+    @property
+    def sent_by_loginprobe(self) -> bool:
+        """Whether loginprobe itself sent this request after a refusal (a realm or cache probe), not the
+        browser: what it carried says nothing about what the engine sends."""
+        return self.resource_type in (REALM_PROBE, CACHE_PROBE)
+
 
 class StorageArea(Model):
     """localStorage and sessionStorage of one origin: keys with fingerprinted values."""
