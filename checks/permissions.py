@@ -25,6 +25,7 @@ from loginprobe.checks.common import (
     is_rejection,
     make_finding,
     mentions,
+    observable,
     protected_exchange,
     says_not_authenticated,
     sent_cookie_names,
@@ -77,6 +78,22 @@ def _only_csrf_cookies(run: RunEvidence, ex: Exchange) -> bool:
         and answered_below_capture(run, ex) is None
         and api_key_sent(run, ex) is None
     )
+
+
+def _login_session_came_along(run: RunEvidence, ex: Exchange) -> bool:
+    """An accepted login came before `ex`, and `ex` carried a cookie it set (CSRF cookies aside), as far
+    as the engine shows the Cookie header: a session the browser refused or withheld signs nobody in."""
+    submission = accepted_submission(run, ex)
+    if submission is None:
+        return False
+    if not observable(run, "cookies_sent"):
+        return True  # the engine hides the Cookie header: the accepted login is all there is to go on
+    set_by_login = {
+        sc.name
+        for sc in submission.set_cookies
+        if not is_deletion(sc.attributes) and not CSRF_COOKIE.search(sc.name)
+    }
+    return not set_by_login or bool(set_by_login & set(sent_cookie_names(ex)))
 
 
 def _claim_text(value: object) -> str:
@@ -155,7 +172,7 @@ def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
         if sent is not None and _only_csrf_cookies(run, ex):
             sent = None  # a CSRF cookie proves no sign-in: the session cookie did not come along
         authenticated = sent is not None or (
-            run.expectations.flow in SESSION_FLOWS and accepted_submission(run, ex) is not None
+            run.expectations.flow in SESSION_FLOWS and _login_session_came_along(run, ex)
         )
         said = next((t for t in error_texts(ex) if re.search(PERMISSION_WORDS, t, re.IGNORECASE)), None)
         server_said = f" (the server said: {said[:160]})" if said else ""

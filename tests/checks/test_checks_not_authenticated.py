@@ -65,6 +65,16 @@ def test_refused_session_cookie_behind_a_drf_403_is_cookie_blocked() -> None:
     assert "sessionid" in verdict.summary
 
 
+def test_refused_session_cookie_with_the_403_body_unread_is_no_permission_problem() -> None:
+    # The same, when the engine lost the 403's words (Chromium dropped a script's body in one CI run):
+    # the accepted login's session never came along, so nobody was signed in to be refused.
+    exchanges = _django_login("chromium", {"domain": "example.com"}, False, ["InvalidDomain"])
+    unread = [*exchanges[:2], exchanges[2].model_copy(update={"body_excerpt": None})]
+    site = make_site(make_run(unread))
+    assert not findings_of("insufficient_permissions", site)
+    assert verdict_of(site).primary == "cookie-blocked"
+
+
 def test_session_cookie_on_another_path_behind_a_drf_403_is_cookie_blocked() -> None:
     # Firefox gives no reasons: the jar holds sessionid on Path=/admin/, which does not cover /account.
     run = make_run(_django_login("firefox", {"path": "/admin/"}, None, []), engine="firefox")
