@@ -40,6 +40,8 @@ from loginprobe.secrets import Redactor
 SETTLE_MAX_S = 5.0
 SETTLE_QUIET_S = 0.6
 SETTLE_POLL_MS = 100
+# How long an answered protected request may take to finish (its body on the way) before collecting.
+FINISH_WAIT_S = 3.0
 TIMED_OUT = "timed out"
 # Flows after which `app_url` is opened, so that its scripts make the protected request.
 APP_PAGE_FLOWS = ("form", "oidc", "script")
@@ -275,7 +277,14 @@ class Probe:
         """
         assert self.recorder is not None
         recorder, target = self.recorder, self.site.target
-        _poll(page, lambda: not recorder.unanswered(lambda url: same_resource(url, target)), seconds)
+
+        def protected(url: str) -> bool:
+            return same_resource(url, target)
+
+        _poll(page, lambda: not recorder.unanswered(protected), seconds)
+        # An answer is not yet a finished response: Chromium can report the 401 of a script's fetch
+        # before its body arrived, and an unfinished body is never read (its words were lost).
+        _poll(page, lambda: not recorder.unfinished(protected), min(seconds, FINISH_WAIT_S))
 
     def _selector_visible(self, page: Page) -> bool | None:
         if not self.site.success.selector:

@@ -129,15 +129,19 @@ class Recorder:
         self.finished.add(id(request))
         # Chromium drops a document's body once its page navigates on: read the login's own answers
         # (an error page, the page a submission led to) while they can still be read. A script's
-        # refused POST (a single-page app's login fetch: 400 "Incorrect password") goes the same way
-        # once the flow opens the next page.
+        # refused request goes the same way once the flow opens the next page, and its words are what
+        # tell the causes apart: a login fetch's 400 "Incorrect password", an API's 403 "Authentication
+        # credentials were not provided." (read late, Chromium had dropped it in one run out of several).
         response = self.responses.get(id(request))
         if response is None or request.service_worker is not None:
             return
         if request.is_navigation_request():
             wanted = response.status >= 400 or after_submission(request)
         else:
-            wanted = request.method.upper() == "POST" and response.status >= 400
+            # Not a script's Basic/Digest 401: an engine may still answer that challenge on the same
+            # request, and Firefox over BiDi waits forever for the body of one it answered.
+            challenge = response.headers.get("www-authenticate", "").split(" ", 1)[0].lower()
+            wanted = response.status >= 400 and challenge not in ("basic", "digest")
         length = response.headers.get("content-length", "")
         if wanted and not (length.isdigit() and int(length) > MAX_BODY):
             try:
@@ -162,6 +166,21 @@ class Recorder:
     def in_flight(self) -> bool:
         """Some request has neither finished nor failed yet."""
         return any(id(r) not in self.finished and id(r) not in self.failures for r in self.requests)
+
+    def unfinished(self, matches: Callable[[str], bool]) -> bool:
+        """Some request for a matching URL has its response but has not finished yet: its body (the
+        server's words, which the checks quote) is only read once it has. A Basic/Digest 401 does not
+        count: Firefox over BiDi never finishes one it answered."""
+        for request in self.requests:
+            if not matches(request.url) or id(request) in self.finished or id(request) in self.failures:
+                continue
+            response = self.responses.get(id(request))
+            if response is None:
+                continue  # unanswered: see unanswered()
+            challenge = response.headers.get("www-authenticate", "").split(" ", 1)[0].lower()
+            if not (response.status == 401 and challenge in ("basic", "digest")):
+                return True
+        return False
 
     def unanswered(self, matches: Callable[[str], bool]) -> bool:
         """Some request for a matching URL has neither a response nor a failure yet."""
