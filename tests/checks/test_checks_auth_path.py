@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from check_helpers import findings_of, verdict_of
-from evidence_factory import APP, IDP, challenge, form_login, make_exchange, make_run, make_site, set_cookie
-
 from loginprobe.checks.common import on_auth_path
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
+    APP,
+    IDP,
+    challenge,
+    form_login,
+    make_exchange,
+    make_run,
+    make_site,
+    set_cookie,
+)
 
 CDN_FONT = "https://fonts.cdn.invalid/inter.woff2"
 CDN_CSS = "https://static.cdn.invalid/site.css"

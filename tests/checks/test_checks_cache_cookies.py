@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from check_helpers import findings_of, verdict_of
-from evidence_factory import (
+from loginprobe.evidence import CacheStorageEntry, CookieNotSent, ServiceWorkerRecord
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
     APP,
     IDP,
     NEW_SESSION,
@@ -19,8 +20,6 @@ from evidence_factory import (
     make_site,
     set_cookie,
 )
-
-from loginprobe.evidence import CacheStorageEntry, CookieNotSent, ServiceWorkerRecord
 
 CANONICAL = "http://localhost:5000"
 
@@ -136,7 +135,7 @@ def test_shared_cache_hit_on_every_run() -> None:
 
 def test_cacheable_401_in_a_healthy_basic_site_is_only_contributing() -> None:
     # The challenge 401 of a successful Basic login carries max-age: hygiene, not a cause.
-    from evidence_factory import basic_login
+    from tests.checks.evidence_factory import basic_login
 
     exchanges = basic_login(response_headers=[("Cache-Control", "max-age=600")])
     verdict = verdict_of(make_site(make_run(exchanges, flow="basic")))

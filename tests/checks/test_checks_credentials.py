@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from check_helpers import findings_of, verdict_of
-from evidence_factory import APP, auth, basic_login, challenge, form_login, make_exchange, make_run, make_site
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
+    APP,
+    auth,
+    basic_login,
+    challenge,
+    form_login,
+    make_exchange,
+    make_run,
+    make_site,
+)
 
 
 def test_basic_area_without_configured_credentials_is_missing_credentials() -> None:

@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from check_helpers import verdict_of
-from evidence_factory import APP, basic_login, challenge, form_login, make_run, make_site, set_cookie
 
 from loginprobe.checks import registry
 from loginprobe.diagnose import diagnose
 from loginprobe.evidence import SiteEvidence
 from loginprobe.verdict import Finding
+from tests.checks.check_helpers import verdict_of
+from tests.checks.evidence_factory import (
+    APP,
+    basic_login,
+    challenge,
+    form_login,
+    make_run,
+    make_site,
+    set_cookie,
+)
 
 BIDI_NOTE = (
     "Firefox driven over WebDriver BiDi answers Basic challenges from http_credentials but never "

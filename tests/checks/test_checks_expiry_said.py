@@ -4,8 +4,9 @@ outlived its access token."""
 
 from __future__ import annotations
 
-from check_helpers import findings_of, verdict_of
-from evidence_factory import (
+from loginprobe.verdict import DIRECT, INFERRED_STRONG
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
     APP,
     TOKEN_FP,
     api_call,
@@ -16,8 +17,6 @@ from evidence_factory import (
     make_run,
     make_site,
 )
-
-from loginprobe.verdict import DIRECT, INFERRED_STRONG
 
 EXPIRED_CHALLENGE = challenge("Bearer", error="invalid_token", error_description="The access token expired")
 

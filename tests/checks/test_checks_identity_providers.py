@@ -5,11 +5,20 @@ that refuses the app's request, a login API's 400, a token the app forgot, third
 from __future__ import annotations
 
 import pytest
-from check_helpers import findings_of, verdict_of
-from evidence_factory import APP, IDP, TOKEN_FP, make_exchange, make_jwt, make_run, make_site, set_cookie
 
 from loginprobe.evidence import Exchange, RunEvidence, StorageArea
 from loginprobe.verdict import DIRECT, HEURISTIC, INFERRED, INFERRED_WEAK
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
+    APP,
+    IDP,
+    TOKEN_FP,
+    make_exchange,
+    make_jwt,
+    make_run,
+    make_site,
+    set_cookie,
+)
 
 SESSION = "‹secret:a995e551›"
 AUTH_REQUEST = (

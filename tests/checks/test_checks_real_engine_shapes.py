@@ -3,8 +3,15 @@ Firefox over BiDi never answering Digest, Digest nonces in summaries."""
 
 from __future__ import annotations
 
-from check_helpers import findings_of, verdict_of
-from evidence_factory import (
+from loginprobe.checks.cache import cache_evidence
+from loginprobe.checks.common import (
+    answered_below_capture,
+    body_text,
+    credential_sent,
+    describe_challenge,
+)
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
     APP,
     basic_login,
     challenge,
@@ -12,14 +19,6 @@ from evidence_factory import (
     make_exchange,
     make_run,
     make_site,
-)
-
-from loginprobe.checks.cache import cache_evidence
-from loginprobe.checks.common import (
-    answered_below_capture,
-    body_text,
-    credential_sent,
-    describe_challenge,
 )
 
 BIDI_NOTE = (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from check_helpers import findings_of, verdict_of
-from evidence_factory import (
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
     APP,
     KEY_FP,
     TOKEN_FP,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from check_helpers import findings_of, verdict_of
-from evidence_factory import (
+from loginprobe.evidence import StorageArea
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
     APP,
     T0,
     TOKEN_FP,
@@ -16,8 +17,6 @@ from evidence_factory import (
     make_run,
     make_site,
 )
-
-from loginprobe.evidence import StorageArea
 
 EXPIRED = challenge(
     "Bearer", error="invalid_token", error_description="the access token expired at 09:55:00Z"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from check_helpers import findings_of, verdict_of
-from evidence_factory import (
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.checks.evidence_factory import (
     APP,
     NEW_SESSION,
     T0,

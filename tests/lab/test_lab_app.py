@@ -6,10 +6,10 @@ import time
 from email.utils import parsedate_to_datetime
 
 import pytest
-from lab_http import fetch, form_post, sign_in
 
 from loginprobe.lab.server import Lab
 from loginprobe.lab.switches import Switches
+from tests.lab.lab_http import fetch, form_post, sign_in
 
 
 def test_urls_are_distinct_origins_and_sites(lab: Lab) -> None:

@@ -9,9 +9,9 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
-from lab_http import Reply, fetch, form_post, sign_in
 
 from loginprobe.lab.server import Lab
+from tests.lab.lab_http import Reply, fetch, form_post, sign_in
 
 
 def basic(user: str, password: str) -> dict[str, str]:

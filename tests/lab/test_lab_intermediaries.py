@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from lab_http import fetch, form_post, sign_in
-
 from loginprobe.lab.server import Lab
+from tests.lab.lab_http import fetch, form_post, sign_in
 
 
 def test_cache_passes_through_and_marks_misses(lab: Lab) -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from lab_http import Reply, fetch, form_post, sign_in
-
 from loginprobe.lab.server import Lab
+from tests.lab.lab_http import Reply, fetch, form_post, sign_in
 
 
 def cookie(session: str) -> dict[str, str]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from lab_http import fetch
 
 from loginprobe.config.settings import Site
 from loginprobe.lab.scenarios import CAUSES, SCENARIOS, Scenario
 from loginprobe.lab.server import Lab
 from loginprobe.lab.switches import Switches
+from tests.lab.lab_http import fetch
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_factory import make_report
-from reports_site import PASSWORD, login_site
 
 from loginprobe.report import Report
+from tests.reports.report_factory import make_report
+from tests.reports.reports_site import PASSWORD, login_site
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from report_factory import form_run, make_report
-from reports_site import SECRETS
 from rich.console import Console
 
 from loginprobe.errors import OutputError
@@ -19,6 +17,8 @@ from loginprobe.reports.bundle import write_bundle
 from loginprobe.reports.compare import compare, compare_engines, comparison_markdown, print_comparison
 from loginprobe.reports.redact import scan_for_secrets
 from loginprobe.secrets import Redactor
+from tests.reports.report_factory import form_run, make_report
+from tests.reports.reports_site import SECRETS
 
 RUN = "shop-chromium-fresh"
 

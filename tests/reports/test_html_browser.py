@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_factory import make_report
 
 from loginprobe.reports import render_all
+from tests.reports.report_factory import make_report
 
 pytestmark = pytest.mark.browser
 

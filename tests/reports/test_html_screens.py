@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_factory import make_report
 
 from loginprobe.report import Report
 from loginprobe.reports import render_all
+from tests.reports.report_factory import make_report
 
 pytestmark = pytest.mark.browser
 

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from reports_site import API_KEY, BEARER, PASSWORD, SECRETS, SESSION
 
 from loginprobe.reports.redact import SecretHit, redact_artifacts, scan_for_secrets
 from loginprobe.secrets import FINGERPRINT_RE, Redactor
+from tests.reports.reports_site import API_KEY, BEARER, PASSWORD, SECRETS, SESSION
 
 
 def _members(path: Path) -> list[tuple[str, int]]:

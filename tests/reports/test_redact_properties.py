@@ -20,16 +20,16 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus
 
 import pytest
-from artifact_parse import artifact_problems, html_problems
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from report_factory import make_report
-from reports_site import API_KEY, BEARER, PASSWORD, SESSION
 
 from loginprobe.reports import render_all
 from loginprobe.reports.redact import redact_artifacts, scan_for_secrets
 from loginprobe.secrets import FINGERPRINT_RE, Redactor, markup, ordinary
 from loginprobe.secrets import structure as by_structure
+from tests.reports.artifact_parse import artifact_problems, html_problems
+from tests.reports.report_factory import make_report
+from tests.reports.reports_site import API_KEY, BEARER, PASSWORD, SESSION
 
 WORDS = ["true", "false", "null", "test", "password", "alice", "1", "42", "0", "2025", "<a>", "<ab>", "a&b"]
 # RFC 6265 cookie-octets: no whitespace, DQUOTE, comma, semicolon or backslash.

@@ -18,11 +18,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from artifact_parse import artifact_kinds, artifact_problems
 
 from loginprobe.secrets import FINGERPRINT_RE
 from tests.conftest import require_engine
 from tests.faults.servers import cli_env, run_cli
+from tests.reports.artifact_parse import artifact_kinds, artifact_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

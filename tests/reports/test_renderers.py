@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from report_factory import make_report
 from rich.console import Console
 
 from loginprobe.diagnose import diagnose
@@ -21,6 +20,7 @@ from loginprobe.reports.markdown import markdown_summary
 from loginprobe.reports.matrix import headline
 from loginprobe.reports.terminal import engines_table, print_summary, summary_table
 from loginprobe.verdict import Verdict
+from tests.reports.report_factory import make_report
 
 
 def test_render_all_writes_the_four_outputs(report: Report, tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from report_factory import make_report
 
 from loginprobe.report import Report
 from loginprobe.reports import render_all
 from loginprobe.reports.schema import SCHEMA_PATH, load_schema, schema, schema_text
+from tests.reports.report_factory import make_report
 
 
 def test_committed_schema_equals_the_generated_one() -> None:
