@@ -58,7 +58,10 @@ def _wide(report: Report, engines: list[Engine], modes: list[Mode], with_verdict
     """Sites down, engine x mode across (and the cause id when it fits)."""
     folded: dict[str, object] = {"overflow": "fold"}
     kept: dict[str, object] = {"no_wrap": True}
-    columns = [("site", folded)] + [(f"{e}\n{m}", kept) for e in engines for m in modes]
+    # The engine heads its first mode column only: `chromium` above `fresh`, blank above `persisted`.
+    columns = [("site", folded)] + [
+        (f"{e if n == 0 else ''}\n{m}", kept) for e in engines for n, m in enumerate(modes)
+    ]
     if with_verdict:
         columns.append(("verdict", kept))
     table = _table(columns)

@@ -154,6 +154,8 @@ def test_terminal_summary_fits_and_says_each_verdict_once(report: Report, width:
     assert "fail 401" in text and "pass 200" in text
     # WebKit ran nowhere: no column, one footnote
     assert "webkit" not in " ".join(lines[1:3])
+    # Each engine heads its group of mode columns once, above its first mode
+    assert lines[1].split() == ["chromium", "firefox"] and lines[2].split()[1:3] == ["fresh", "persisted"]
     assert sum(line.startswith("not run: webkit: WebKit exists only") for line in lines) == 1
     # Cause ids whole; each verdict once (its sentence too: the cause's generic text is not repeated)
     assert "…" not in text
