@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loginprobe.checks.common import on_auth_path
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     IDP,
     challenge,

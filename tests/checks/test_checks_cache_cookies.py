@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from loginprobe.evidence import CacheStorageEntry, CookieNotSent, ServiceWorkerRecord
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     IDP,
     NEW_SESSION,
@@ -135,7 +135,7 @@ def test_shared_cache_hit_on_every_run() -> None:
 
 def test_cacheable_401_in_a_healthy_basic_site_is_only_contributing() -> None:
     # The challenge 401 of a successful Basic login carries max-age: hygiene, not a cause.
-    from tests.checks.evidence_factory import basic_login
+    from tests.evidence_factory import basic_login
 
     exchanges = basic_login(response_headers=[("Cache-Control", "max-age=600")])
     verdict = verdict_of(make_site(make_run(exchanges, flow="basic")))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from loginprobe.evidence import CookieNotSent, Exchange
 from loginprobe.verdict import INFERRED_STRONG, STATED
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import APP, IDP, make_exchange, make_run, make_site, set_cookie
+from tests.evidence_factory import APP, IDP, make_exchange, make_run, make_site, set_cookie
 
 CALLBACK = f"{APP}/callback?code=‹secret:c0de0001›&state=‹secret:57a7e001›"
 SAYS = '"auth_verification" cookie not found. Ensure the login flow is initiated through the SDK.'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     auth,
     basic_login,

@@ -11,7 +11,7 @@ from loginprobe.diagnose import diagnose
 from loginprobe.evidence import SiteEvidence
 from loginprobe.verdict import Finding
 from tests.checks.check_helpers import verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     basic_login,
     challenge,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from loginprobe.verdict import DIRECT, INFERRED_STRONG
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     TOKEN_FP,
     api_call,

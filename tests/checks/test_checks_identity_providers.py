@@ -9,7 +9,7 @@ import pytest
 from loginprobe.evidence import Exchange, RunEvidence, StorageArea
 from loginprobe.verdict import DIRECT, HEURISTIC, INFERRED, INFERRED_WEAK
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     IDP,
     TOKEN_FP,

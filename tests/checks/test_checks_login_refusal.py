@@ -7,7 +7,7 @@ from datetime import timedelta
 from loginprobe.checks.common import REFUSAL_WORDS, quote
 from loginprobe.verdict import DIRECT, STATED
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import APP, T0, form_login, make_exchange, make_run, make_site, set_cookie
+from tests.evidence_factory import APP, T0, form_login, make_exchange, make_run, make_site, set_cookie
 
 CSRF_PAGE = "Forbidden (403)\nCSRF verification failed. Request aborted."
 LOGIN = f"{APP}/accounts/login/?next=/app/"

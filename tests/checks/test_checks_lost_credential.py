@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from loginprobe.evidence import Challenge, SiteEvidence
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import APP, TOKEN_FP, api_call, auth, challenge, make_run, make_site
+from tests.evidence_factory import APP, TOKEN_FP, api_call, auth, challenge, make_run, make_site
 
 NOT_PROVIDED = '{"detail":"Authentication credentials were not provided."}'
 

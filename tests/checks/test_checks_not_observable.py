@@ -8,7 +8,7 @@ from datetime import timedelta
 from loginprobe.checks.common import observable, unobservable
 from loginprobe.evidence import Engine, RunEvidence
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     OLD_SESSION,
     T0,

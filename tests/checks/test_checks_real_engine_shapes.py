@@ -11,7 +11,7 @@ from loginprobe.checks.common import (
     describe_challenge,
 )
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     basic_login,
     challenge,

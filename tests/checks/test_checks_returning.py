@@ -4,7 +4,7 @@ the differential runs that force a new login say."""
 from __future__ import annotations
 
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     OLD_SESSION,
     TOKEN_FP,

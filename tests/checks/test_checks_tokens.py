@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from loginprobe.evidence import StorageArea
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     T0,
     TOKEN_FP,

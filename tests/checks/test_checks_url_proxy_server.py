@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import (
+from tests.evidence_factory import (
     APP,
     NEW_SESSION,
     T0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from loginprobe.evidence import REALM_PROBE, Challenge, Exchange, RunEvidence
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.checks.evidence_factory import APP, auth, challenge, chromium_http_auth, make_exchange, make_site
+from tests.evidence_factory import APP, auth, challenge, chromium_http_auth, make_exchange, make_site
 
 ADMIN = challenge("Basic", realm="admin", charset="UTF-8")
 STAFF = challenge("Basic", realm="staff", charset="UTF-8")

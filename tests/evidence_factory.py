@@ -1,10 +1,11 @@
-"""Evidence factories for check tests (mitmproxy's `tflow()` style): sensible defaults, override what matters.
+"""The evidence factory of every test (mitmproxy's `tflow()` style): sensible defaults, override what matters.
 
 Values are shaped like the recorder writes them: secrets are `‹secret:xxxxxxxx›` fingerprints, headers
 are (name, value) pairs, Chromium runs carry CDP cache signals and cookie reasons, Firefox runs carry
 the timing heuristic and no cookie reasons.
 
-Over 400 lines: it is the one evidence factory every check test uses, a builder per model.
+Over 400 lines: it is the one evidence factory the tests use (checks, reports, flows), a builder per
+model; it sits at the top of tests/ as `loginprobe/evidence.py` sits at the top of the package.
 """
 
 from __future__ import annotations
