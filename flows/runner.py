@@ -62,6 +62,7 @@ class RunResult:
 # (spec, "start" | "done" | "skipped", the result of a finished run)
 ProgressFn = Callable[[RunSpec, str, RunResult | None], None]
 
+
 class Runner:
     """Runs specs in lanes; keeps what is needed for differential runs and profile updates."""
 
@@ -204,14 +205,15 @@ class Runner:
                         try:
                             with self.processes.watch(driver, watchdog.LANE_START_S, f"{lane.engine} launch"):
                                 browser = self._launch(playwright, recipe)
-                        except BrowserUnavailable as exc:  # --connect: server unreachable, other version
-                            out.append(self._skip(spec, str(exc), True))
-                            browser = None
-                            continue
-                        except PlaywrightError as exc:
-                            out.append(
-                                self._skip(spec, f"{lane.engine} failed to launch: {first_line(exc)}", True)
+                        except (BrowserUnavailable, PlaywrightError) as exc:
+                            # BrowserUnavailable: --connect's server unreachable, or another version
+                            why = (
+                                str(exc)
+                                if isinstance(exc, BrowserUnavailable)
+                                else f"{lane.engine} failed to launch: {first_line(exc)}"
                             )
+                            out.append(self._skip(spec, why, True))
+                            self.progress(spec, "skipped", out[-1])  # the CI log says why it never started
                             browser = None
                             continue
                     if self.stop.is_set():  # Ctrl-C came while the browser was launching

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -78,13 +79,20 @@ class RunProgress:
             status = f"{state} {outcome.status:<3}" if outcome.status is not None else f"{state:<8}"
             seconds = max((evidence.finished_at - evidence.started_at).total_seconds(), 0.0)
         else:
-            skipped = getattr(result, "skipped", None)
-            status = f"skipped: {skipped.reason}" if skipped is not None else "skipped"
-            seconds = time.monotonic() - self.started.get(spec.run_id, time.monotonic())
+            status = "skipped "
+            seconds = max(time.monotonic() - self.started.get(spec.run_id, time.monotonic()), 0.0)
         columns = f"{spec.site.name:<{self.site_width}}  {spec.engine:<8}  {spec.mode:<9}"
         line = f"{columns}  {status}  {seconds:4.1f} s"
         changed = [*([spec.ablation] if spec.ablation else []), *(["via proxy"] if spec.via_proxy else [])]
-        return f"{line}  ({', '.join(changed)})" if changed else line
+        line = f"{line}  ({', '.join(changed)})" if changed else line
+        skipped = getattr(result, "skipped", None) if evidence is None else None
+        if skipped is None:
+            return line
+        # The reason goes below, wrapped to the log's width: a CI log is read at 80 columns.
+        reason = textwrap.wrap(
+            skipped.reason, max(errors.width, 40) - 4, break_long_words=False, break_on_hyphens=False
+        )
+        return "\n".join([line, *(f"    {part}" for part in reason)])
 
 
 def start_line(settings: Any, runs: int, config: Path | None) -> str:

@@ -133,10 +133,13 @@ def headline(report: Report) -> str:
     checked = len(report.sites) - len(unchecked)
     if failing:
         text = f"{len(failing)} of {len(report.sites)} sites failing"
+        text = "the site is failing" if len(report.sites) == 1 else text
     elif checked:
         text = f"all {checked} sites pass" if not unchecked else f"all {checked} checked sites pass"
+        text = text.replace("all 1 ", "the ").replace("sites pass", "site passes") if checked == 1 else text
     else:
-        return f"no run was recorded for {len(report.sites)} sites"
+        count = len(report.sites)
+        return f"no run was recorded for {'the site' if count == 1 else f'any of the {count} sites'}"
     if unchecked:
         text += f"; {len(unchecked)} not checked (no run recorded)"
     return text

@@ -429,7 +429,7 @@ def test_terminal_at_160_columns_shows_a_bar_and_the_picked_site(
     result = checks["tty-160"]
     assert result.code == 1, result.stderr
     out = result.stdout.splitlines()
-    assert out[0] == "loginprobe: 1 of 1 sites failing"
+    assert out[0] == "loginprobe: the site is failing"
     assert max(len(line) for line in out) <= 160
     assert "healthy" not in result.stdout  # --site broken
     # The table is wide here: site, the engine's mode, and the cause id on one row

@@ -8,7 +8,7 @@ import psutil
 import pytest
 
 from tests.faults.report_access import only_report
-from tests.faults.servers import FaultSite, browser_processes, start_cli
+from tests.faults.servers import FaultSite, browser_processes, cli_env, start_cli
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium")]
 
@@ -59,7 +59,7 @@ def test_firefox_that_exits_at_launch_is_skipped_and_chromium_kept(
     proc = start_cli(
         "check", "--url", f"{origin}/ok", "--flow", "basic", "-m", "fresh", "--no-ablate", "-o", str(output),
         "-b", "chromium", "-b", "firefox", "--executable", f"firefox={fake}",
-        cwd=tmp_path,
+        cwd=tmp_path, env=cli_env(COLUMNS="80"),
     )  # fmt: skip
     out, err = proc.communicate(timeout=120)
 
@@ -68,5 +68,10 @@ def test_firefox_that_exits_at_launch_is_skipped_and_chromium_kept(
         "loginprobe: site/firefox/fresh skipped: firefox failed to launch: "
         "BrowserType.launch: Failed to launch the browser process."
     ]
+    # Its progress line says "skipped" in the status column; the reason follows, wrapped to 80 columns
+    progress = [line for line in err.splitlines() if not line.startswith("loginprobe")]
+    assert any(line.split()[1:4] == ["firefox", "fresh", "skipped"] for line in progress if line.strip())
+    assert any("failed to launch" in line for line in progress)
+    assert max(len(line) for line in progress) <= 80, progress
     _, report = only_report(output)
     assert [(r["engine"], r["outcome"]["success"]) for r in report["runs"]] == [("chromium", True)]

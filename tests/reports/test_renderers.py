@@ -232,9 +232,9 @@ def test_a_site_no_run_checked_is_never_counted_as_passing(report: Report) -> No
     console = Console(record=True, width=80, color_system=None)
     print_summary(partial, console)
     first = console.export_text().splitlines()[0]
-    assert first == "loginprobe: all 1 checked sites pass; 1 not checked (no run recorded)"
+    assert first == "loginprobe: the checked site passes; 1 not checked (no run recorded)"
     assert markdown_summary(partial).startswith(f"# {first}")
     nothing = partial.model_copy(
         update={"runs": [], "verdicts": [unchecked, unchecked.model_copy(update={"site": "shop"})]}
     )
-    assert headline(nothing) == "no run was recorded for 2 sites"
+    assert headline(nothing) == "no run was recorded for any of the 2 sites"
