@@ -29,6 +29,7 @@ from loginprobe.checks.common import (
     status_text,
     where,
 )
+from loginprobe.checks.proxy import cookie_never_set
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, same_resource
 from loginprobe.verdict import DIRECT, HEURISTIC, HYGIENE_STRONG, INFERRED, INFERRED_STRONG, Finding
@@ -222,6 +223,28 @@ def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
         ex,
         {r.engine for r, _, _ in examples},
     )
+
+
+@check(cause="server-misconfiguration")
+def session_cookie_never_set(ev: SiteEvidence) -> Iterator[Finding]:
+    """No answer of the site set a cookie, though its login needs one (and no intermediary shows)."""
+    if passing_runs(ev):
+        return  # another run was given its cookie
+    for run in failing_runs(ev):
+        found = cookie_never_set(run)
+        if found is None or found.hop is not None:
+            continue  # an intermediary in the way: set_cookie_removed_on_the_way names it
+        yield make_finding(
+            HEURISTIC,
+            f"No response of the site set a cookie in {run.label}, yet the site needs one: {found.need}. "
+            "The browser had nothing to store or send: the application does not send Set-Cookie, or "
+            "something in front of it removes the header without saying so.",
+            "Check that the login and session pages send Set-Cookie as they leave the application, and "
+            "that no proxy or cache in front of it drops the header (nginx `proxy_hide_header Set-Cookie`, "
+            "Varnish `unset beresp.http.Set-Cookie`, Apache `Header unset Set-Cookie`).",
+            run,
+            found.answer,
+        )
 
 
 # Parameters of an authorization request that say which app asked and where the answer must go.
