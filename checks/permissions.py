@@ -80,7 +80,7 @@ def _only_csrf_cookies(run: RunEvidence, ex: Exchange) -> bool:
     )
 
 
-def _login_session_came_along(run: RunEvidence, ex: Exchange) -> bool:
+def login_session_came_along(run: RunEvidence, ex: Exchange) -> bool:
     """An accepted login came before `ex`, and `ex` carried a cookie it set (CSRF cookies aside), as far
     as the engine shows the Cookie header: a session the browser refused or withheld signs nobody in."""
     submission = accepted_submission(run, ex)
@@ -172,7 +172,7 @@ def insufficient_permissions(ev: SiteEvidence) -> Iterator[Finding]:
         if sent is not None and _only_csrf_cookies(run, ex):
             sent = None  # a CSRF cookie proves no sign-in: the session cookie did not come along
         authenticated = sent is not None or (
-            run.expectations.flow in SESSION_FLOWS and _login_session_came_along(run, ex)
+            run.expectations.flow in SESSION_FLOWS and login_session_came_along(run, ex)
         )
         said = next((t for t in error_texts(ex) if re.search(PERMISSION_WORDS, t, re.IGNORECASE)), None)
         server_said = f" (the server said: {said[:160]})" if said else ""

@@ -41,6 +41,7 @@ from loginprobe.checks import (  # noqa: F401
     engines,
     permissions,
     proxy,
+    redirects,
     scheme,
     server,
     sessions,

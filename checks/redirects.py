@@ -1,0 +1,132 @@
+"""Redirect loops: the site's own redirect rules going round in a circle (a misconfigured server), or
+a login page that sends a signed-in user back to a page that sends them to sign in (a refusal)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from loginprobe.checks.common import (
+    SESSION_FLOWS,
+    accepted_submission,
+    authorization_request,
+    failing_runs,
+    is_redirect,
+    make_finding,
+    protected_exchange,
+)
+from loginprobe.checks.permissions import login_session_came_along
+from loginprobe.checks.registry import check
+from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
+from loginprobe.verdict import INFERRED_STRONG, INFERRED_WEAK, Finding
+
+# How Chromium, Firefox and WebKitGTK word a redirect chain they stopped following (20 hops).
+REDIRECT_LOOP = re.compile(r"TOO_MANY_REDIRECTS|REDIRECT_LOOP|too many redirects", re.IGNORECASE)
+
+
+def redirect_loop(run: RunEvidence) -> list[Exchange] | None:
+    """The redirect chain the browser gave up on, first hop first (the protected request's, else the
+    last one), or None when no chain ended that way."""
+    gave_up = [ex for ex in run.exchanges if ex.failure and REDIRECT_LOOP.search(ex.failure)]
+    if not gave_up:
+        return None
+    decided = protected_exchange(run)
+    last = decided if decided in gave_up else gave_up[-1]
+    return run.redirect_chain(last.id)
+
+
+def loop_lap(chain: list[Exchange]) -> list[Exchange]:
+    """One lap of a redirect loop: the hops from the last request's URL seen before it up to the last
+    request (the last four hops when no URL came back, a chain that only grew)."""
+    last = chain[-1]
+    for i in range(len(chain) - 2, -1, -1):
+        if chain[i].url == last.url and chain[i].method == last.method:
+            return chain[i:-1]
+    return chain[-5:-1] or chain
+
+
+def login_page_bounce(run: RunEvidence, lap: list[Exchange]) -> Exchange | None:
+    """The login page in a redirect loop's lap that sent on a user carrying the session an accepted
+    login had just set (it knows them), while another hop of the lap sent them back to sign in."""
+    if run.expectations.flow not in SESSION_FLOWS:
+        return None
+    login_paths = {urlsplit(run.expectations.start_url).path}
+    submission = accepted_submission(run, lap[-1])
+    if submission is not None:
+        login_paths.add(urlsplit(submission.url).path)
+    for hop in lap:
+        if urlsplit(hop.url).path in login_paths and is_redirect(hop) and len(lap) > 1:
+            return hop if login_session_came_along(run, hop) else None
+    return None
+
+
+@check(cause="insufficient-permissions")
+def login_page_loop(ev: SiteEvidence) -> Iterator[Finding]:
+    """A page sent the signed-in user to sign in, the login page sent them back, until the browser quit."""
+    for run in failing_runs(ev):
+        chain = redirect_loop(run)
+        if chain is None:
+            continue
+        lap = loop_lap(chain)
+        bounce = login_page_bounce(run, lap)
+        if bounce is None:
+            continue
+        sender = next((hop for hop in lap if hop is not bounce and is_redirect(hop)), None)
+        if sender is None:
+            continue
+        yield make_finding(
+            INFERRED_WEAK,
+            f"{chain[0].method} {chain[0].url} in {run.label} went round {len(chain) - 1} redirects until "
+            f"the browser gave up ({chain[-1].failure}): {sender.url} sent the user to sign in "
+            f"({sender.status}, Location {sender.header('location')}), and the login page {bounce.url} "
+            f"sent them straight back ({bounce.status}) because they carried the session the accepted "
+            "login had just set. The site knows the user and refuses this resource to them, with a "
+            "redirect to sign in instead of 403.",
+            "Give this user the role, group or permission the resource checks (or test with a user who "
+            "has it); ask the site to answer 403 to a signed-in user it refuses (Django: "
+            "`raise_exception=True` on the permission check when the login view redirects signed-in "
+            "users).",
+            run,
+            sender,
+        )
+
+
+def _hop_text(ex: Exchange) -> str:
+    """One hop of a redirect chain as a reader follows it: the URL, then how it answered."""
+    location = ex.header("location")
+    return f"{ex.url} ({ex.status}{f', Location {location}' if location else ''})"
+
+
+@check(cause="server-misconfiguration")
+def redirect_loop_found(ev: SiteEvidence) -> Iterator[Finding]:
+    """The site's own redirects went round in a circle until the browser gave up."""
+    for run in failing_runs(ev):
+        chain = redirect_loop(run)
+        if chain is None:
+            continue
+        lap = loop_lap(chain)
+        if any(authorization_request(hop.url) for hop in chain):
+            continue  # through the identity provider: a sign-in loop (permissions.sign_in_loop)
+        if login_page_bounce(run, lap) is not None:
+            continue  # a signed-in user bounced off the login page: login_page_loop
+        last = chain[-1]
+        circle = " -> ".join(_hop_text(hop) for hop in lap)
+        repeats = last.url == lap[0].url
+        yield make_finding(
+            INFERRED_STRONG,
+            f"{chain[0].method} {chain[0].url} in {run.label} was redirected {len(chain) - 1} times until "
+            f"the browser gave up ({last.failure}); "
+            + (
+                f"the site's redirects go round in a circle: {circle} -> {last.url} again."
+                if repeats
+                else f"the last hops: {circle}."
+            )
+            + " No URL, credential or cookie of the user's can end it.",
+            "Make the server's redirect rules agree (each hop's Location is in the report): typically a "
+            "rule that strips a trailing slash against an app that adds it back, an http->https redirect "
+            "behind a proxy whose scheme the app does not trust, or a canonical-host rule two layers "
+            "disagree on.",
+            run,
+            last,
+        )

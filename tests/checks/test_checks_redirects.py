@@ -1,0 +1,105 @@
+"""Redirect loops measured on real software (nginx in front of Django): the site's own rules going round
+(server-misconfiguration), and a login page that bounces a signed-in user back to a page that sends
+them to sign in (insufficient-permissions); a redirect that merely fails is neither."""
+
+from __future__ import annotations
+
+import pytest
+
+from loginprobe.evidence import Exchange, RunEvidence
+from loginprobe.verdict import INFERRED_STRONG, INFERRED_WEAK
+from tests.checks.check_helpers import findings_of, verdict_of
+from tests.evidence_factory import APP, make_exchange, make_run, make_site, set_cookie
+
+CSRF = "‹secret:c5f70001›"
+SESSION = "‹secret:5e550001›"
+LOGIN = f"{APP}/accounts/login/"
+GAVE_UP = {"chromium": "net::ERR_TOO_MANY_REDIRECTS", "firefox": "NS_ERROR_REDIRECT_LOOP"}
+
+
+def login(engine: str, landing: str) -> list[Exchange]:
+    """Django's login page and its accepted POST (302 to `landing`, csrftoken and sessionid set)."""
+    return [
+        make_exchange(
+            0, f"{LOGIN}?next={landing}", engine=engine, set_cookies=[set_cookie("csrftoken", CSRF)]
+        ),
+        make_exchange(
+            1, LOGIN, "POST", 302, engine=engine, location=landing, cookies=[("csrftoken", CSRF)],
+            set_cookies=[set_cookie("csrftoken", CSRF), set_cookie("sessionid", SESSION)],
+        ),
+    ]  # fmt: skip
+
+
+def looping_run(engine: str, laps: list[tuple[str, str]], cookies: list[tuple[str, str]]) -> RunEvidence:
+    """The login, then a redirect chain from its POST that goes round `laps` (URL, Location) until the
+    browser gives up on the 20th hop; the protected URL is the first lap's URL."""
+    exchanges = login(engine, laps[0][0].removeprefix(APP))
+    for hop in range(20):
+        url, location = laps[hop % len(laps)]
+        last = hop == 19
+        exchanges.append(
+            make_exchange(
+                hop + 2, url, status=None if last and engine == "chromium" else 302, engine=engine,
+                location=None if last else location, redirected_from=hop + 1, cookies=cookies,
+                failure=GAVE_UP[engine] if last else None,
+            )
+        )  # fmt: skip
+    return make_run(exchanges, engine=engine, start_url=f"{LOGIN}?next=/reports/", protected_url=laps[0][0])
+
+
+SLASH_LOOP = [(f"{APP}/app/", f"{APP}/app"), (f"{APP}/app", "/app/")]
+LOGIN_LOOP = [
+    (f"{APP}/reports/", "/accounts/login/?next=/reports/"),
+    (f"{LOGIN}?next=/reports/", "/reports/"),
+]
+SIGNED_IN = [("csrftoken", CSRF), ("sessionid", SESSION)]
+
+
+@pytest.mark.parametrize("engine", ["chromium", "firefox"])
+def test_the_sites_own_redirects_in_a_circle_are_server_misconfiguration(engine: str) -> None:
+    # Given nginx stripping the trailing slash that Django's APPEND_SLASH adds back, after the login
+    run = looping_run(engine, SLASH_LOOP, SIGNED_IN)
+
+    verdict = verdict_of(make_site(run))
+
+    assert verdict.primary == "server-misconfiguration"
+    (finding,) = findings_of("redirect_loop_found", make_site(run))
+    assert finding.confidence == INFERRED_STRONG
+    assert f"until the browser gave up ({GAVE_UP[engine]})" in finding.summary
+    assert "go round in a circle" in finding.summary
+    assert not findings_of("login_page_loop", make_site(run))
+
+
+@pytest.mark.parametrize("engine", ["chromium", "firefox"])
+def test_a_login_page_bouncing_a_signed_in_user_is_insufficient_permissions(engine: str) -> None:
+    # Given a view that sends users it refuses to the login page, and a login page that sends signed-in
+    # users on to `next` (Django's redirect_authenticated_user), the session riding along every lap
+    run = looping_run(engine, LOGIN_LOOP, SIGNED_IN)
+
+    verdict = verdict_of(make_site(run))
+
+    assert verdict.primary == "insufficient-permissions"
+    (finding,) = findings_of("login_page_loop", make_site(run))
+    assert finding.confidence == INFERRED_WEAK
+    assert f"{APP}/reports/ sent the user to sign in" in finding.summary
+    assert not findings_of("redirect_loop_found", make_site(run))
+
+
+def test_a_login_page_loop_without_the_session_is_no_permissions_finding() -> None:
+    # Given the same loop where the session cookie never came along: the login page did not know the
+    # user from this session, so nothing says the user was refused
+    run = looping_run("firefox", LOGIN_LOOP, [("csrftoken", CSRF)])
+
+    assert not findings_of("login_page_loop", make_site(run))
+
+
+def test_a_redirect_to_a_port_nobody_answers_is_no_loop() -> None:
+    exchanges = [
+        make_exchange(0, f"{APP}/account", status=301, location="https://127.0.0.1:5443/account"),
+        make_exchange(1, "https://127.0.0.1:5443/account", status=None, redirected_from=0,
+                      failure="net::ERR_CONNECTION_REFUSED"),
+    ]  # fmt: skip
+    site = make_site(make_run(exchanges, flow="basic"))
+
+    assert not findings_of("redirect_loop_found", site)
+    assert not findings_of("login_page_loop", site)
