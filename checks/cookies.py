@@ -73,6 +73,8 @@ REASONS: dict[str, str] = {
     "NameValuePairExceedsMaxSize": "it is larger than 4096 bytes",
 }
 BENIGN_NOT_SENT = ("NotOnPath", "DomainMismatch")
+# RFC 6265bis §5.6: a user agent ignores a cookie whose name and value together exceed 4096 bytes.
+MAX_COOKIE_BYTES = 4096
 
 
 def _explain(reasons: list[str]) -> str:
@@ -224,6 +226,8 @@ def cookies_exonerated(ablations: dict[str, RunEvidence]) -> str | None:
 
 def _infer_not_stored(sc: SetCookie, url: str) -> str | None:
     """Why an engine without cookie reasons (Firefox, WebKit) would have dropped this Set-Cookie."""
+    if sc.size is not None and sc.size > MAX_COOKIE_BYTES:
+        return f"its name and value are {sc.size} bytes, more than the {MAX_COOKIE_BYTES} browsers keep"
     attrs = {k.lower(): v for k, v in sc.attributes.items()}
     scheme = urlsplit(url).scheme
     host = host_of(url)
@@ -237,6 +241,16 @@ def _infer_not_stored(sc: SetCookie, url: str) -> str | None:
     if sc.name.startswith("__Host-") and (domain or attrs.get("path", "/") != "/" or "secure" not in attrs):
         return "the __Host- prefix needs Secure, Path=/ and no Domain"
     return None
+
+
+def _too_large_fix(sc: SetCookie) -> str | None:
+    """The fix for a cookie refused for its size, or None when its size was not the reason."""
+    if "NameValuePairExceedsMaxSize" not in sc.blocked_reasons and (sc.size or 0) <= MAX_COOKIE_BYTES:
+        return None
+    return (
+        f"Keep `{sc.name}` under {MAX_COOKIE_BYTES} bytes: store the session's data on the server (a "
+        "server-side session store) and only its id in the cookie, or store less in the session."
+    )
 
 
 def _later_set(run: RunEvidence, after_id: int, name: str) -> bool:
@@ -293,9 +307,9 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                         f"{run.engine} refused the cookie `{sc.name}` set by {item.method} {item.url} "
                         f"({_explain(sc.blocked_reasons) or 'no reason given'}), so {where(run, ex)} went "
                         f"without it and got {status_text(ex)}.",
-                        f"Fix the `{sc.name}` cookie's attributes on the server ({_attrs(sc)}) so the "
-                        "browser "
-                        "accepts it for this host and scheme.",
+                        _too_large_fix(sc)
+                        or f"Fix the `{sc.name}` cookie's attributes on the server ({_attrs(sc)}) so the "
+                        "browser accepts it for this host and scheme.",
                         run,
                         item,
                     )
@@ -314,8 +328,9 @@ def cookie_blocked(ev: SiteEvidence) -> Iterator[Finding]:
                         f"{run.engine}'s "
                         f"cookie jar after the run{f': {why}' if why else ''}; {where(run, ex)} went without "
                         f"it and got {status_text(ex)}.",
-                        f"Fix the `{sc.name}` cookie's attributes on the server so the browser stores it for "
-                        f"{host_of(item.url)}.",
+                        _too_large_fix(sc)
+                        or f"Fix the `{sc.name}` cookie's attributes on the server so the browser stores it "
+                        f"for {host_of(item.url)}.",
                         run,
                         item,
                     )

@@ -134,6 +134,8 @@ class SetCookie(Model):
     attributes: dict[str, str] = Field(default_factory=dict)  # lower-cased names; flags map to ""
     stored: bool | None = None  # None when the engine does not tell
     blocked_reasons: list[str] = Field(default_factory=list)
+    # Bytes of name and value as sent (browsers keep at most 4096, RFC 6265bis §5.6); None: not measured.
+    size: int | None = None
 
 
 class CookieNotSent(Model):

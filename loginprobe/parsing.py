@@ -215,10 +215,12 @@ def parse_set_cookie(value: str, redactor: Redactor) -> SetCookie | None:
             continue
         # A repeated attribute: the last one wins (RFC 6265 §5.3 step 3 reads the last of each).
         attributes[attr_name] = "" if attr_name in _FLAG_ATTRIBUTES else attr_value.strip(_WS)
+    value_text = cookie_value.strip(_WS)
     return SetCookie(
         name=name,
-        value_fingerprint=redactor.cookie(name, cookie_value.strip(_WS)),
+        value_fingerprint=redactor.cookie(name, value_text),
         attributes=attributes,
+        size=len((name + value_text).encode(errors="surrogatepass")),
     )
 
 

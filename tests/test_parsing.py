@@ -173,6 +173,14 @@ def test_set_cookie_empty_value_and_repeated_attribute(redactor: Redactor) -> No
     assert cookie.attributes == {"path": "/b", "max-age": "0"}  # RFC 6265 §5.3: the last one wins
 
 
+def test_set_cookie_size_counts_name_and_value_bytes(redactor: Redactor) -> None:
+    # RFC 6265bis §5.6 caps name plus value at 4096 bytes; attributes do not count
+    cookie = parse_set_cookie("sessionid=" + "é" * 10 + "; Path=/; HttpOnly", redactor)
+
+    assert cookie is not None
+    assert cookie.size == len("sessionid") + 20
+
+
 @pytest.mark.parametrize("line", ["", "   ", "no-equals-sign", "=orphan-value", "; Path=/"])
 def test_set_cookie_without_name_pair_is_none(line: str, redactor: Redactor) -> None:
     assert parse_set_cookie(line, redactor) is None

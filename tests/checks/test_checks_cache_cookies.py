@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from loginprobe.evidence import CacheStorageEntry, CookieNotSent, ServiceWorkerRecord
 from tests.checks.check_helpers import findings_of, verdict_of
 from tests.evidence_factory import (
@@ -205,6 +207,26 @@ def test_firefox_cookie_for_another_domain_inferred_from_the_jar() -> None:
     verdict = verdict_of(make_site(run))
     assert verdict.primary == "cookie-blocked"
     assert "Domain=app.example does not match the host 127.0.0.1" in verdict.summary
+
+
+@pytest.mark.parametrize(("size", "cause"), [(5121, "cookie-blocked"), (4000, None)])
+def test_firefox_cookie_too_large_to_keep_inferred_from_its_size(size: int, cause: str | None) -> None:
+    # Given Django's signed_cookies session grown past 4096 bytes: Firefox drops it without a reason,
+    # and the 401 that follows says no credentials came
+    dropped = set_cookie("sessionid").model_copy(update={"size": size})
+    exchanges = form_login(engine="firefox", session=dropped, account_cookies=[], account_challenges=())
+    run = make_run(exchanges, engine="firefox", after_cookies=[])
+
+    found = findings_of("cookie_blocked", make_site(run))
+
+    if cause is None:
+        # Under the limit, the size is no reason; the jar alone is only a weak hint
+        assert all("bytes" not in f.summary for f in found)
+        return
+    (finding,) = found
+    assert f"its name and value are {size} bytes, more than the 4096 browsers keep" in finding.summary
+    assert "server-side session store" in finding.next_step
+    assert verdict_of(make_site(run)).primary == cause
 
 
 def _oidc_chain(engine: str, *, sent: bool, not_sent: list[CookieNotSent]) -> list[object]:
