@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from loginprobe.checks.cache import cache_evidence
@@ -19,8 +20,9 @@ from loginprobe.checks.common import (
     status_text,
     where,
 )
+from loginprobe.checks.redirects import REDIRECT_LOOP
 from loginprobe.checks.registry import check
-from loginprobe.evidence import SiteEvidence, origin_of
+from loginprobe.evidence import Exchange, SiteEvidence, origin_of
 from loginprobe.verdict import DIRECT, HEURISTIC, INFERRED, Finding
 
 # Name-resolution failures as Chromium, Firefox and WebKit word them.
@@ -56,6 +58,7 @@ def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
             f"; {before_hop.origin} got {carried}, {after_hop.origin} got {kept or 'none'}" if carried else ""
         )
         via = before_hop.header("location") or after_hop.url
+        unreachable = _unreachable(after_hop)
         # A redirect replayed from the browser's cache is stale_cache's finding; this one then only adds
         # where the credentials stayed behind.
         cached = before_hop.from_cache or bool(cache_evidence(run, before_hop)[1])
@@ -66,13 +69,37 @@ def wrong_url(ev: SiteEvidence) -> Iterator[Finding]:
             f"{', from the cache' if cached else ''}, Location {via}) to "
             f"{after_hop.origin}{' (https to http)' if downgrade else ''}, another origin than the "
             "configured "
-            f"{expected}{lost}; {where(run, ex)} got {status_text(ex)}.",
-            f"Use the canonical URL the site redirects to ({after_hop.origin}) in the configuration, or "
-            "make the "
-            f"site stop redirecting between hosts/schemes (cookies and Authorization are per origin).",
+            f"{expected}{lost}; "
+            + (
+                f"nothing answered {where(run, after_hop)} ({unreachable})."
+                if unreachable
+                else f"{where(run, ex)} got {status_text(ex)}."
+            ),
+            f"Nothing answers at {after_hop.origin}: make the server listen there (for https, a TLS "
+            "listener with a certificate on that port) or point the redirect at the address that serves "
+            "the site; until then no browser can follow it."
+            if unreachable
+            else f"Use the canonical URL the site redirects to ({after_hop.origin}) in the configuration, or "
+            "make the site stop redirecting between hosts/schemes (cookies and Authorization are per "
+            "origin).",
             run,
             ex,
         )
+
+
+# How engines word a TLS handshake with a port that speaks plain HTTP (or nothing TLS can read).
+NOT_TLS = re.compile(r"SSL|TLS|RECORD_TOO_LONG", re.IGNORECASE)
+
+
+def _unreachable(hop: Exchange) -> str | None:
+    """Why a redirect's target gave no response (the engine's error, with what it means), or None."""
+    if hop.status is not None or not hop.failure or REDIRECT_LOOP.search(hop.failure):
+        return None
+    if hop.url.startswith("https:") and NOT_TLS.search(hop.failure):
+        return f"{hop.failure}: the port does not speak TLS"
+    if "CONNECTION_REFUSED" in hop.failure.upper():
+        return f"{hop.failure}: nothing listens on that port"
+    return hop.failure
 
 
 @check(cause="wrong-url")

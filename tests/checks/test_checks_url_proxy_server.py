@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.checks.check_helpers import findings_of, verdict_of
 from tests.evidence_factory import (
     APP,
@@ -56,6 +58,36 @@ def test_redirect_to_another_host_loses_the_session() -> None:
     assert verdict.primary == "wrong-url"
     assert "http://127.0.0.1:5000 got cookies session, http://localhost:5000 got none" in verdict.summary
     assert verdict.confidence == 0.9
+
+
+@pytest.mark.parametrize(
+    ("engine", "failure", "meaning"),
+    [
+        ("chromium", "net::ERR_CONNECTION_REFUSED", "nothing listens on that port"),
+        ("chromium", "net::ERR_SSL_PROTOCOL_ERROR", "the port does not speak TLS"),
+        ("firefox", "NS_ERROR_GENERATE_FAILURE(NS_ERROR_MODULE_SECURITY, SSL_ERROR_RX_RECORD_TOO_LONG)",
+         "the port does not speak TLS"),
+    ],
+)  # fmt: skip
+def test_an_https_redirect_to_a_port_without_tls_says_nothing_answered(
+    engine: str, failure: str, meaning: str
+) -> None:
+    # Given nginx's `return 301 https://$host:PORT$request_uri;` where no TLS listener is
+    exchanges = [
+        make_exchange(0, f"{APP}/account", status=301, location="https://127.0.0.1:5443/account"),
+        make_exchange(1, "https://127.0.0.1:5443/account", status=None, redirected_from=0, failure=failure),
+    ]
+    run = make_run(exchanges, engine=engine, flow="basic", protected_url=f"{APP}/account")  # type: ignore[arg-type]
+
+    verdict = verdict_of(make_site(run))
+
+    assert verdict.primary == "wrong-url"
+    assert (
+        f"nothing answered GET https://127.0.0.1:5443/account in {engine}/fresh ({failure}: {meaning})"
+        in verdict.summary
+    )
+    (finding,) = findings_of("wrong_url", make_site(run))
+    assert finding.next_step.startswith("Nothing answers at https://127.0.0.1:5443: make the server listen")
 
 
 def test_a_redirect_never_counts_as_hidden_basic_credentials() -> None:
