@@ -111,15 +111,16 @@ def varnish_server(folder: Path, vcl: str, backend: Service) -> Iterator[Service
 
 
 @contextmanager
-def nginx_server(folder: Path, server: str, http: str = "") -> Iterator[Service]:
+def nginx_server(folder: Path, server: str, http: str = "", ready_path: str = "/") -> Iterator[Service]:
     """Debian's nginx in the foreground on 127.0.0.1 with one server block (`server` is its body, `http`
-    goes at the http level), its prefix, logs and files under `folder / "nginx"`."""
+    goes at the http level), its prefix, logs and files under `folder / "nginx"`; it is up once
+    `ready_path` answers (a server that redirects everything elsewhere needs a path it answers itself)."""
     port = free_port()
     prefix = folder / "nginx"
     service = Service(
         name="nginx",
         argv=nginx_command(prefix, port, server, http),
-        ready_url=f"http://127.0.0.1:{port}/",
+        ready_url=f"http://127.0.0.1:{port}{ready_path}",
         log=prefix / "logs" / "stdout.log",
         cwd=prefix,
     )

@@ -55,6 +55,9 @@ USE_TZ = True
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/app/"
+# LoginView(redirect_authenticated_user=...): a signed-in user who opens the login page is sent on to
+# `next` (with a view that sends users it refuses to the login page, that is a redirect loop).
+LOGIN_REDIRECTS_SIGNED_IN = os.environ.get("DJANGO_LOGIN_REDIRECTS_SIGNED_IN") == "1"
 
 # "private": the token document may be kept by the browser's HTTP cache (a common tuning of an
 # endpoint that is called on every page); anything else: the token document is never stored.
@@ -80,6 +83,7 @@ REST_FRAMEWORK = {
 # Django's session cookie settings, each as a user would set it in settings.py (unset: Django's default).
 if "DJANGO_SESSION_COOKIE_DOMAIN" in os.environ:
     SESSION_COOKIE_DOMAIN = os.environ["DJANGO_SESSION_COOKIE_DOMAIN"]
+SESSION_COOKIE_NAME = os.environ.get("DJANGO_SESSION_COOKIE_NAME", "sessionid")
 SESSION_COOKIE_PATH = os.environ.get("DJANGO_SESSION_COOKIE_PATH", "/")
 SESSION_COOKIE_SAMESITE = os.environ.get("DJANGO_SESSION_COOKIE_SAMESITE", "Lax")
 SESSION_COOKIE_SECURE = os.environ.get("DJANGO_SESSION_COOKIE_SECURE") == "1"
@@ -87,3 +91,7 @@ SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", str(60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = os.environ.get("DJANGO_SESSION_EXPIRE_AT_BROWSER_CLOSE") == "1"
 if "DJANGO_CSRF_COOKIE_DOMAIN" in os.environ:
     CSRF_COOKIE_DOMAIN = os.environ["DJANGO_CSRF_COOKIE_DOMAIN"]
+# "signed_cookies": the whole session travels in the cookie (Django's docs warn it must stay under 4096
+# bytes; nothing stops it growing). RECENT_ITEMS: how many item ids a login keeps in the session.
+SESSION_ENGINE = os.environ.get("DJANGO_SESSION_ENGINE", "django.contrib.sessions.backends.db")
+RECENT_ITEMS = int(os.environ.get("DJANGO_RECENT_ITEMS", "0"))

