@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from loginprobe.checks.common import (
     SESSION_FLOWS,
@@ -46,19 +46,29 @@ def loop_lap(chain: list[Exchange]) -> list[Exchange]:
     return chain[-5:-1] or chain
 
 
-def login_page_bounce(run: RunEvidence, lap: list[Exchange]) -> Exchange | None:
-    """The login page in a redirect loop's lap that sent on a user carrying the session an accepted
-    login had just set (it knows them), while another hop of the lap sent them back to sign in."""
-    if run.expectations.flow not in SESSION_FLOWS:
+def _asks_to_return(sender: Exchange) -> bool:
+    """Whether a redirect to sign in names the page it came from as where to return afterwards (an
+    access guard's `?next=`, `returnTo=`), rather than a fixed route."""
+    path = urlsplit(sender.url).path
+    query = unquote(urlsplit(urljoin(sender.url, sender.header("location") or "")).query)
+    return path not in ("", "/") and path in query
+
+
+def guarded_refusal(run: RunEvidence, lap: list[Exchange]) -> tuple[Exchange, Exchange] | None:
+    """(the page that sent the user to sign in, the login page that sent them back) in a redirect
+    loop's lap, when the login page knew the user (the session an accepted login had just set came
+    along) and the page asked to be returned to after signing in, as access guards do."""
+    if run.expectations.flow not in SESSION_FLOWS or len(lap) < 2:
         return None
     login_paths = {urlsplit(run.expectations.start_url).path}
     submission = accepted_submission(run, lap[-1])
     if submission is not None:
         login_paths.add(urlsplit(submission.url).path)
-    for hop in lap:
-        if urlsplit(hop.url).path in login_paths and is_redirect(hop) and len(lap) > 1:
-            return hop if login_session_came_along(run, hop) else None
-    return None
+    bounce = next((hop for hop in lap if urlsplit(hop.url).path in login_paths and is_redirect(hop)), None)
+    if bounce is None or not login_session_came_along(run, bounce):
+        return None
+    sender = next((hop for hop in lap if hop is not bounce and _asks_to_return(hop)), None)
+    return (sender, bounce) if sender is not None else None
 
 
 @check(cause="insufficient-permissions")
@@ -66,23 +76,18 @@ def login_page_loop(ev: SiteEvidence) -> Iterator[Finding]:
     """A page sent the signed-in user to sign in, the login page sent them back, until the browser quit."""
     for run in failing_runs(ev):
         chain = redirect_loop(run)
-        if chain is None:
+        found = guarded_refusal(run, loop_lap(chain)) if chain is not None else None
+        if chain is None or found is None:
             continue
-        lap = loop_lap(chain)
-        bounce = login_page_bounce(run, lap)
-        if bounce is None:
-            continue
-        sender = next((hop for hop in lap if hop is not bounce and is_redirect(hop)), None)
-        if sender is None:
-            continue
+        sender, bounce = found
         yield make_finding(
             INFERRED_WEAK,
             f"{chain[0].method} {chain[0].url} in {run.label} went round {len(chain) - 1} redirects until "
-            f"the browser gave up ({chain[-1].failure}): {sender.url} sent the user to sign in "
-            f"({sender.status}, Location {sender.header('location')}), and the login page {bounce.url} "
-            f"sent them straight back ({bounce.status}) because they carried the session the accepted "
-            "login had just set. The site knows the user and refuses this resource to them, with a "
-            "redirect to sign in instead of 403.",
+            f"the browser gave up ({chain[-1].failure}): {sender.url} sent the user to sign in and come "
+            f"back ({sender.status}, Location {sender.header('location')}), and the login page "
+            f"{bounce.url} sent them straight back ({bounce.status}) because they carried the session the "
+            "accepted login had just set. The site knows the user and refuses this resource to them, "
+            "with a redirect to sign in instead of 403.",
             "Give this user the role, group or permission the resource checks (or test with a user who "
             "has it); ask the site to answer 403 to a signed-in user it refuses (Django: "
             "`raise_exception=True` on the permission check when the login view redirects signed-in "
@@ -108,8 +113,8 @@ def redirect_loop_found(ev: SiteEvidence) -> Iterator[Finding]:
         lap = loop_lap(chain)
         if any(authorization_request(hop.url) for hop in chain):
             continue  # through the identity provider: a sign-in loop (permissions.sign_in_loop)
-        if login_page_bounce(run, lap) is not None:
-            continue  # a signed-in user bounced off the login page: login_page_loop
+        if guarded_refusal(run, lap) is not None:
+            continue  # a signed-in user refused, and bounced off the login page: login_page_loop
         last = chain[-1]
         circle = " -> ".join(_hop_text(hop) for hop in lap)
         repeats = last.url == lap[0].url

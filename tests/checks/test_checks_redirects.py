@@ -85,6 +85,17 @@ def test_a_login_page_bouncing_a_signed_in_user_is_insufficient_permissions(engi
     assert not findings_of("redirect_loop_found", make_site(run))
 
 
+@pytest.mark.parametrize("engine", ["chromium", "firefox"])
+def test_a_fixed_route_to_the_login_page_is_server_misconfiguration(engine: str) -> None:
+    # Given LOGIN_REDIRECT_URL pointing at a page that always redirects to the login page (no return
+    # URL: a route, not an access guard), and a login page that sends signed-in users on to it
+    fixed_route = [(f"{APP}/dashboard/", "/accounts/login/"), (LOGIN, "/dashboard/")]
+    run = looping_run(engine, fixed_route, SIGNED_IN)
+
+    assert verdict_of(make_site(run)).primary == "server-misconfiguration"
+    assert not findings_of("login_page_loop", make_site(run))
+
+
 def test_a_login_page_loop_without_the_session_is_no_permissions_finding() -> None:
     # Given the same loop where the session cookie never came along: the login page did not know the
     # user from this session, so nothing says the user was refused
