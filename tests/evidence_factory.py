@@ -17,6 +17,7 @@ from itertools import count
 from typing import Any
 
 from loginprobe.evidence import (
+    Artifacts,
     AuthorizationSent,
     CacheStorageEntry,
     Challenge,
@@ -126,9 +127,13 @@ def make_exchange(
     body: str | None = None,
     is_navigation: bool = True,
     resource_type: str | None = None,
+    accept: str | None = "text/html",
+    content_type: str | None = "text/html; charset=utf-8",
+    **fields: Any,
 ) -> Exchange:
-    """One request/response as the recorder writes it; `date` sets both Date and server_date."""
-    req: list[Header] = [("Accept", "text/html")]
+    """One request/response as the recorder writes it; `date` sets both Date and server_date, `fields`
+    any other Exchange field (`duration_ms`, `status_text`, ...)."""
+    req: list[Header] = [("Accept", accept)] if accept is not None else []
     if authorization is not None:
         req.append(("Authorization", f"{authorization.scheme} {authorization.fingerprint}"))
     if cookies:
@@ -136,7 +141,8 @@ def make_exchange(
     req.extend(request_headers)
     res: list[Header] = []
     if status is not None:
-        res.append(("Content-Type", "text/html; charset=utf-8"))
+        if content_type is not None:
+            res.append(("Content-Type", content_type))
         if date is not None:
             res.append(("Date", format_datetime(date, usegmt=True)))
         res.extend(("WWW-Authenticate", challenge_header(ch)) for ch in challenges)
@@ -166,6 +172,7 @@ def make_exchange(
         set_cookies=list(set_cookies),
         server_date=date if status is not None else None,
         body_excerpt=body,
+        **fields,
     )
 
 
@@ -194,18 +201,23 @@ def make_run(
     run_id: str | None = None,
     returning_visit: bool = False,
     login_ran: bool = True,
+    site: str = "site",
+    finished_at: datetime | None = None,
+    reason: str | None = None,
+    engine_version: str = "",
+    launch: str = "",
+    artifacts: Artifacts | None = None,
     **expectations: Any,
 ) -> RunEvidence:
-    """One run; the protected exchange defaults to the last one, success to its status being 2xx."""
+    """One run; the protected exchange defaults to the last one, success to its status being 2xx, the
+    outcome's reason to what that exchange answered."""
     exchanges = list(exchanges) or [make_exchange(engine=engine)]
     decided = exchanges[-1] if protected is None else next(ex for ex in exchanges if ex.id == protected)
     if success is None:
         success = decided.status is not None and 200 <= decided.status < 300
-    if decided.status is None:
+    if reason is None and decided.status is None:
         reason = f"{decided.method} {decided.url} got no response: {decided.failure}"
-    elif success:
-        reason = f"{decided.method} {decided.url} answered {decided.status}"
-    else:
+    elif reason is None:
         reason = f"{decided.method} {decided.url} answered {decided.status}"
     if after_cookies is None:
         jar = {c.key(): c for c in before_cookies}
@@ -223,13 +235,15 @@ def make_run(
         after_cookies = list(jar.values())
     return RunEvidence(
         run_id=run_id or f"run-{next(_run_ids)}",
-        site="site",
+        site=site,
         engine=engine,
+        engine_version=engine_version,
+        launch=launch,
         mode=mode,  # type: ignore[arg-type]
         ablation=ablation,  # type: ignore[arg-type]
         via_proxy=via_proxy,
         started_at=started_at,
-        finished_at=started_at + timedelta(seconds=5),
+        finished_at=finished_at or started_at + timedelta(seconds=5),
         expectations=Expectations(
             flow=flow,  # type: ignore[arg-type]
             protected_url=protected_url,
@@ -260,6 +274,7 @@ def make_run(
         unanswerable_schemes=list(unanswerable_schemes),
         returning_visit=returning_visit,
         login_ran=login_ran,
+        artifacts=artifacts or Artifacts(),
     )
 
 
@@ -276,6 +291,7 @@ def make_jwt(
     reference: datetime | None = T0,
     found_in: str = "request header Authorization",
     fingerprint: str = TOKEN_FP,
+    header: dict[str, object] | None = None,
     **claims: object,
 ) -> JwtRecord:
     all_claims: dict[str, object] = {"sub": "alice", **claims}
@@ -285,7 +301,7 @@ def make_jwt(
         found_in=found_in,
         exchange_id=exchange_id,
         fingerprint=fingerprint,
-        header={"alg": "HS256", "typ": "JWT"},
+        header=header or {"alg": "HS256", "typ": "JWT"},
         claims=all_claims,
         expires_at=exp,
         not_before=nbf,

@@ -25,6 +25,7 @@ from loginprobe.evidence import REALM_PROBE, Engine, EngineStatus, Exchange
 from loginprobe.flows.realm import candidate_urls, probe_realms
 from loginprobe.secrets import Redactor
 from tests.conftest import require_engine
+from tests.evidence_factory import make_exchange
 from tests.faults.servers import cli_env, report_folders, run_cli
 
 USER = "alice"
@@ -120,7 +121,7 @@ def _site(url: str, flow: str = "basic", password: str = PASSWORD) -> Site:
 
 
 def _refused(url: str) -> list[Exchange]:
-    return [Exchange(id=0, method="GET", url=url, status=401)]
+    return [make_exchange(0, url, status=401)]
 
 
 def test_candidates_are_the_parents_then_the_root() -> None:
@@ -155,9 +156,7 @@ def test_digest_probe_answers_the_digest_challenge(realms: str) -> None:
 
 def test_no_probe_unless_refused_or_for_other_flows(realms: str) -> None:
     target = f"{realms}/staff/"
-    assert (
-        probe_realms(_site(target), [Exchange(id=0, method="GET", url=target, status=200)], Redactor()) == []
-    )
+    assert probe_realms(_site(target), [make_exchange(0, target, status=200)], Redactor()) == []
     assert probe_realms(_site(target, "form"), _refused(target), Redactor()) == []
 
 

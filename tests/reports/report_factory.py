@@ -1,27 +1,14 @@
-"""Small factories for `Report` objects with realistic values (mitmproxy's `tflow()` style)."""
+"""`Report` objects with realistic values, their runs built with the tests' one evidence factory."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from loginprobe.evidence import (
-    Artifacts,
-    AuthorizationSent,
-    Challenge,
-    CookieRecord,
-    EngineStatus,
-    Exchange,
-    Expectations,
-    JwtRecord,
-    Outcome,
-    RunEvidence,
-    SetCookie,
-    SkippedRun,
-    StateSnapshot,
-)
+from loginprobe.evidence import Artifacts, Engine, EngineStatus, RunEvidence, SkippedRun
 from loginprobe.report import Report
 from loginprobe.verdict import Finding, Verdict
+from tests.evidence_factory import auth, challenge, cookie, make_exchange, make_jwt, make_run, set_cookie
 
 T0 = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
 FP_OLD = "‹secret:1a2b3c4d›"
@@ -29,6 +16,7 @@ FP_NEW = "‹secret:5e6f7a8b›"
 FP_TOKEN = "‹secret:9c0d1e2f›"
 CLEAR_COOKIES = "Clear the profile's cookies for shop.example, or expire the old cookie server-side."
 
+VERSIONS: dict[Engine, str] = {"chromium": "138.0.7204.92", "firefox": "153.0esr"}
 ENGINES = [
     EngineStatus(
         engine="chromium",
@@ -53,173 +41,129 @@ ENGINES = [
 ]
 
 
-def cookie(name: str = "session", fp: str = FP_NEW, **kw: Any) -> CookieRecord:
-    """A session cookie of shop.example."""
-    values: dict[str, Any] = {
-        "name": name,
-        "value_fingerprint": fp,
-        "domain": "shop.example",
-        "path": "/",
-        "http_only": True,
-        "secure": True,
-        "same_site": "Lax",
-    }
-    return CookieRecord(**(values | kw))
-
-
-def exchange(id: int, method: str, url: str, status: int | None, **kw: Any) -> Exchange:
-    """One exchange, started `id` * 120 ms after T0."""
-    values: dict[str, Any] = {
-        "id": id,
-        "method": method,
-        "url": url,
-        "status": status,
-        "started_at": T0 + timedelta(milliseconds=120 * id),
-        "duration_ms": 35.5 + id,
-        "served_from": "network",
-        "request_headers": [("Accept", "text/html"), ("User-Agent", "Mozilla/5.0 test")],
-    }
-    return Exchange(**(values | kw))
+def _timing(exchange_id: int) -> dict[str, Any]:
+    """When exchange `exchange_id` of a run started (120 ms after the one before) and how long it took."""
+    return {"started_at": T0 + timedelta(milliseconds=120 * exchange_id), "duration_ms": 35.5 + exchange_id}
 
 
 def form_run(
-    site: str, engine: str, mode: str, *, success: bool, stale: bool = False, artifacts: bool = True
+    site: str, engine: Engine, mode: str, *, success: bool, stale: bool = False, artifacts: bool = True
 ) -> RunEvidence:
     """A form login: GET /login, POST /login (Set-Cookie), GET /account (the protected resource)."""
     run_id = f"{site}-{engine}-{mode}"
     base = f"https://{site}.example"
+    # The jar's cookie: a secure session cookie of the site.
+    jar: dict[str, Any] = {"domain": f"{site}.example", "http_only": True, "secure": True, "same_site": "Lax"}
     jar_fp = FP_OLD if stale else FP_NEW
     status = 200 if success else 401
-    protected_headers = [
-        ("Accept", "text/html"),
-        ("Cookie", f"session={jar_fp}"),
-        ("User-Agent", f"Mozilla/5.0 ({engine})"),
-    ]
+    agent = [("User-Agent", f"Mozilla/5.0 ({engine})")]
     if engine == "firefox":
-        protected_headers.append(("Sec-GPC", "1"))
+        agent.append(("Sec-GPC", "1"))
+    shadowed = ["an older cookie with the same name shadows it"] if stale else []
+    # Served without Date or Content-Type, so the rendered exchanges stay short.
+    common: dict[str, Any] = {"engine": engine, "date": None, "content_type": None}
     exchanges = [
-        exchange(1, "GET", f"{base}/login", 200, is_navigation=True, resource_type="document"),
-        exchange(
-            2,
-            "POST",
+        make_exchange(
+            1,
             f"{base}/login",
-            303,
-            response_headers=[
-                ("Location", "/account"),
-                ("Set-Cookie", f"session={FP_NEW}; Path=/; HttpOnly"),
-            ],
-            set_cookies=[
-                SetCookie(
-                    name="session",
-                    value_fingerprint=FP_NEW,
-                    attributes={"path": "/", "httponly": ""},
-                    stored=not stale,
-                    blocked_reasons=["an older cookie with the same name shadows it"] if stale else [],
-                )
-            ],
+            request_headers=[("User-Agent", "Mozilla/5.0 test")],
+            **_timing(1),
+            **common,
         ),
-        exchange(
+        make_exchange(
+            2,
+            f"{base}/login",
+            "POST",
+            303,
+            is_navigation=False,
+            resource_type="other",
+            request_headers=[("User-Agent", "Mozilla/5.0 test")],
+            location="/account",
+            set_cookies=[set_cookie(fingerprint=FP_NEW, stored=not stale, reasons=shadowed)],
+            **_timing(2),
+            **common,
+        ),
+        make_exchange(
             3,
-            "GET",
             f"{base}/account",
-            status,
-            is_navigation=True,
-            resource_type="document",
+            status=status,
+            cookies=[("session", jar_fp)],
+            request_headers=agent,
             redirected_from=2,
-            request_headers=protected_headers,
-            cookies_sent=["session"],
             served_from="disk-cache" if stale else "network",
-            challenges=[] if success else [Challenge(scheme="Cookie", params={"realm": "shop"})],
-            response_headers=[] if success else [("WWW-Authenticate", 'Cookie realm="shop"')],
+            challenges=[] if success else [challenge("Cookie", realm=site)],
+            **_timing(3),
+            **common,
         ),
     ]
-    return RunEvidence(
-        run_id=run_id,
+    return make_run(
+        exchanges,
+        engine=engine,
+        mode=mode,
         site=site,
-        engine=engine,  # type: ignore[arg-type]
-        engine_version={"chromium": "138.0.7204.92", "firefox": "153.0esr"}[engine],
+        run_id=run_id,
+        engine_version=VERSIONS[engine],
         launch="system executable",
-        mode=mode,  # type: ignore[arg-type]
         started_at=T0,
         finished_at=T0 + timedelta(seconds=2),
-        expectations=Expectations(flow="form", protected_url=f"{base}/account", start_url=f"{base}/login"),
-        exchanges=exchanges,
-        before=StateSnapshot(taken="before", cookies=[cookie(fp=FP_OLD)] if mode == "persisted" else []),
-        after=StateSnapshot(taken="after", cookies=[cookie(fp=jar_fp)]),
-        outcome=Outcome(
-            success=success,
-            status=status,
-            reason="GET /account answered 200"
-            if success
-            else "GET /account answered 401 with the old session",
-            final_url=f"{base}/account",
-            protected_exchange=3,
-        ),
+        protected_url=f"{base}/account",
+        start_url=f"{base}/login",
+        credentials=(),
+        before_cookies=[cookie(fingerprint=FP_OLD, **jar)] if mode == "persisted" else [],
+        after_cookies=[cookie(fingerprint=jar_fp, **jar)],
+        success=success,
+        reason="GET /account answered 200" if success else "GET /account answered 401 with the old session",
         artifacts=Artifacts(
             trace=f"{run_id}/trace.zip", har=f"{run_id}/network.har", screenshot=f"{run_id}/failure.png"
         )
         if artifacts
-        else Artifacts(),
+        else None,
     )
 
 
-def bearer_run(site: str, engine: str) -> RunEvidence:
+def bearer_run(site: str, engine: Engine) -> RunEvidence:
     """A bearer API call whose JWT expired 7 minutes before the server's Date."""
     run_id = f"{site}-{engine}-fresh"
     server_date = T0 + timedelta(minutes=7, seconds=12)
-    protected = exchange(
+    expired = challenge("Bearer", error="invalid_token", error_description="expired")
+    protected = make_exchange(
         1,
-        "GET",
         f"https://{site}.example/v1/orders?page=1",
-        401,
-        resource_type="fetch",
-        request_headers=[
-            ("Accept", "application/json"),
-            ("Authorization", f"Bearer eyJhbGciOi.eyJzdWIi.{FP_TOKEN}"),
-        ],
-        authorization=AuthorizationSent(scheme="Bearer", identity="alice", fingerprint=FP_TOKEN),
-        challenges=[
-            Challenge(scheme="Bearer", params={"error": "invalid_token", "error_description": "expired"})
-        ],
-        response_headers=[("WWW-Authenticate", 'Bearer error="invalid_token", error_description="expired"')],
-        server_date=server_date,
-        body_excerpt='{"error": "token <expired>"}',
+        status=401,
+        engine=engine,
+        is_navigation=False,
+        accept="application/json",
+        content_type="application/json",
+        authorization=auth("Bearer", fingerprint=FP_TOKEN),
+        challenges=[expired],
+        date=server_date,
+        **_timing(1),
+        body='{"error": "token <expired>"}',
     )
-    return RunEvidence(
-        run_id=run_id,
+    token = make_jwt(
+        1,
+        exp=T0,
+        iat=T0 - timedelta(hours=1),
+        reference=server_date,
+        fingerprint=FP_TOKEN,
+        header={"alg": "RS256", "kid": "k1"},
+        aud="orders",
+        iss="https://idp.example",
+    )
+    return make_run(
+        [protected],
+        engine=engine,
         site=site,
-        engine=engine,  # type: ignore[arg-type]
-        mode="fresh",
+        run_id=run_id,
+        flow="bearer",
         started_at=T0,
         finished_at=T0 + timedelta(seconds=1),
-        expectations=Expectations(
-            flow="bearer",
-            protected_url=f"https://{site}.example/v1/orders",
-            start_url=f"https://{site}.example/",
-        ),
-        exchanges=[protected],
-        before=StateSnapshot(taken="before"),
-        after=StateSnapshot(taken="after"),
-        jwts=[
-            JwtRecord(
-                found_in="request header Authorization",
-                exchange_id=1,
-                fingerprint=FP_TOKEN,
-                header={"alg": "RS256", "kid": "k1"},
-                claims={"sub": "alice", "aud": "orders", "iss": "https://idp.example", "exp": 1741944600},
-                expires_at=T0,
-                issued_at=T0 - timedelta(hours=1),
-                reference_time=server_date,
-                reference="server-date",
-                seconds_to_expiry=-432.0,
-            )
-        ],
-        outcome=Outcome(
-            success=False,
-            status=401,
-            reason="GET /v1/orders answered 401 invalid_token",
-            protected_exchange=1,
-        ),
+        protected_url=f"https://{site}.example/v1/orders",
+        start_url=f"https://{site}.example/",
+        credentials=(),
+        after_cookies=[],
+        jwts=[token],
+        reason="GET /v1/orders answered 401 invalid_token",
         artifacts=Artifacts(trace=f"{run_id}/trace.zip"),
     )
 
