@@ -63,17 +63,10 @@ def body_excerpt(
     `kept` is the body read as the request finished (Chromium drops a document's body once its page
     navigates on); otherwise the body is asked of the response now.
     """
-    if response is None or status is None or (300 <= status < 400):
+    if response is None:
         return None
-    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-    if not TEXTUAL.search(content_type):
-        return None
-    is_error = status >= 400
-    is_json = "json" in content_type.lower()
-    is_html = "html" in content_type.lower()
-    # The page a login submission led to (often the form again, with its message): checks quote it.
-    after_submit = is_html and after_submission(request)
-    if not (is_error or is_json or after_submit):
+    after_submit = after_submission(request)
+    if not wanted(status, headers, after_submit):
         return None
     length = next((v for k, v in headers if k.lower() == "content-length"), "")
     if length.strip().isdigit() and int(length) > MAX_BODY:
@@ -85,17 +78,42 @@ def body_excerpt(
     if len(body) > MAX_BODY:
         return None
     text = body.decode("utf-8", "replace")
+    found_in = f"response body of {request.method} {clean_url(request.url, redactor)}"
+    return excerpt(text, headers, after_submit, found_in, index, server_date, jwts, redactor)
+
+
+def wanted(status: int | None, headers: list[Header], after_submit: bool) -> bool:
+    """Is this body read: an error page, JSON, or the HTML page a login submission led to?"""
+    if status is None or (300 <= status < 400):
+        return False
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    if not TEXTUAL.search(content_type):
+        return False
+    html_after_submit = "html" in content_type.lower() and after_submit
+    return status >= 400 or "json" in content_type.lower() or html_after_submit
+
+
+def excerpt(
+    text: str,
+    headers: list[Header],
+    after_submit: bool,
+    found_in: str,
+    index: int,
+    server_date: datetime | None,
+    jwts: list[JwtRecord],
+    redactor: Redactor,
+) -> str | None:
+    """The excerpt of a body `wanted()` chose (any engine): secrets and tokens in it registered first."""
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "").lower()
+    is_json, is_html = "json" in content_type, "html" in content_type
     if is_json:
         try:
             register_json_secrets(json.loads(text), redactor)
         except ValueError:
             pass  # not JSON after all; the JWT scan below still applies
-    found_in = f"response body of {request.method} {clean_url(request.url, redactor)}"
     jwts.extend(
         decode_all(text, found_in=found_in, redactor=redactor, exchange_id=index, server_date=server_date)
     )
-    if not is_error and not is_json and not after_submit:
-        return None
     # An HTML page is kept as the text a reader sees: its head and scripts would fill the excerpt.
     redacted = redactor.text(text)
     compact = html_text(redacted) if is_html else " ".join(redacted.split())

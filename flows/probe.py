@@ -45,6 +45,7 @@ FINISH_WAIT_S = 3.0
 TIMED_OUT = "timed out"
 # Flows after which `app_url` is opened, so that its scripts make the protected request.
 APP_PAGE_FLOWS = ("form", "oidc", "script")
+NOTHING_HELD = "the returning browser holds no cookie or storage: nothing signs it in"
 
 CRASH_MARKERS = ("has been closed", "Target closed", "Browser closed", "Connection closed", "crashed")
 
@@ -159,7 +160,7 @@ class Probe:
             by_script = self._requested_by_page(by_script=site.flow in CREDENTIAL_FLOWS)
             self.login_trigger = login_requested(page, site, opened, by_script)
             if self.login_trigger is None and site.flow in APP_PAGE_FLOWS and self._holds_nothing():
-                self.login_trigger = "the returning browser holds no cookie or storage: nothing signs it in"
+                self.login_trigger = NOTHING_HELD
             self.login_ran = self.login_trigger is not None
             if not self.login_ran or site.flow in CHALLENGE_FLOWS:
                 return None  # (an HTTP challenge was answered by the browser during the visit itself)

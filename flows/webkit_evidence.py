@@ -21,7 +21,7 @@ from loginprobe.evidence import (
     StateSnapshot,
     StorageArea,
 )
-from loginprobe.flows import snapshots
+from loginprobe.flows import bodies, snapshots
 from loginprobe.flows.exchange import clean_url, read_headers, redact_request_headers, redact_response_headers
 from loginprobe.jwts import decode_all
 from loginprobe.secrets import Redactor
@@ -86,9 +86,18 @@ class EvidenceBuilder:
         page_calls = {
             (o.get("method"), o.get("url")): o for o in observed if o.get("kind") in ("fetch", "xhr")
         }
+        page_bodies: dict[tuple[Any, Any], list[str]] = {}
+        for o in observed:
+            if o.get("kind") == "body" and isinstance(o.get("body"), str):
+                page_bodies.setdefault((o.get("method"), o.get("url")), []).append(o["body"])
         out: list[Exchange] = []
         for rid in order:
             item = by_id[rid]
+            # A document's body comes with its end in the shell's log; a fetch/XHR body from the page.
+            bodies_here = page_bodies.get((item["method"], item["url"]))
+            body = (item["end"] or {}).get("body") if item.get("main") else None
+            if body is None and bodies_here:
+                body = bodies_here.pop(0)
             url, method, headers = item["url"], item["method"], item["headers"]
             if not url.startswith(("http://", "https://")):
                 continue
@@ -126,6 +135,19 @@ class EvidenceBuilder:
                 update["failure"] = end.get("error")
             if end.get("event") == "finished" and end.get("status") in (0, None):
                 update["status"] = None
+            raw_headers: list[Header] = [(str(k), str(v)) for k, v in end.get("headers") or []]
+            after_submit = str(item["method"]).upper() == "POST"  # or a redirect chain a POST started
+            if body is not None and bodies.wanted(ex.status, raw_headers, after_submit):
+                update["body_excerpt"] = bodies.excerpt(
+                    body,
+                    raw_headers,
+                    after_submit,
+                    f"response body of {method} {ex.url}",
+                    ex.id,
+                    ex.server_date,
+                    self.jwts,
+                    self.redactor,
+                )
             out.append(ex.model_copy(update=update))
         return out
 

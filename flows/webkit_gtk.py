@@ -48,6 +48,7 @@ from loginprobe.evidence import (
 )
 from loginprobe.flows import profiles
 from loginprobe.flows.engines import LaunchRecipe
+from loginprobe.flows.lanes import SIGN_IN_AGAIN
 from loginprobe.flows.outcome import judge
 from loginprobe.flows.webdriver import Driver, WebDriverError
 from loginprobe.flows.webkit_evidence import (
@@ -185,7 +186,7 @@ def _profile_for(runner: Runner, spec: RunSpec, run_dir: Path) -> tuple[Path, li
     notes: list[str] = []
     if profiles.exists(root):
         copy = profiles.working_copy(root, runner.workdir)
-        returning = spec.ablation != "relogin"
+        returning = spec.ablation not in SIGN_IN_AGAIN  # as the runner: relogin and no-cookies sign in
     else:
         if spec.ablation is not None:
             raise _NotPossibleHere(f"no persisted profile at {root} to take apart")
@@ -259,7 +260,7 @@ def _run_one(runner: Runner, driver: Driver, recipe: LaunchRecipe, spec: RunSpec
     finally:
         config_path.unlink(missing_ok=True)
     log = ResourceLog(log_path)
-    run = WebKitRun(session, site, log, settings.timeout, returning=returning)
+    run = WebKitRun(session, site, log, settings.timeout, returning=returning, jar_empty=not raw_before)
     last_cookies: list[dict[str, Any]] = []
     page_state: dict[str, Any] = {}
     try:

@@ -17,7 +17,8 @@ from loginprobe.evidence import (
     same_resource,
 )
 from loginprobe.flows import snapshots
-from loginprobe.flows.form import PASSWORD_CANDIDATES, USERNAME_CANDIDATES
+from loginprobe.flows.form import PASSWORD_CANDIDATES, QUICK_FORM_WAIT_MS, USERNAME_CANDIDATES
+from loginprobe.flows.probe import APP_PAGE_FLOWS, NOTHING_HELD, SETTLE_MAX_S, SETTLE_QUIET_S
 from loginprobe.flows.webdriver import Session, WebDriverError
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 # Flows whose login is the browser answering an HTTP challenge / the page sending a credential.
 CHALLENGE_FLOWS = ("basic", "digest")
 CREDENTIAL_FLOWS = ("bearer", "api-key")
-SETTLE_MAX_S = 5.0
-SETTLE_QUIET_S = 0.6
 POLL_S = 0.1
 
 
@@ -55,6 +54,9 @@ OBSERVER_JS = r"""(() => {
       post({kind: 'storage', origin: location.origin, items});
     }
   } catch (e) { /* opaque origins and blocked storage have nothing to report */ }
+  const MAX_BODY = 65536;  // flows/bodies.py's rule: small textual bodies only
+  const readable = (type, length) => /json|text|xml|javascript|x-www-form-urlencoded/i.test(type || '')
+    && !(Number(length) > MAX_BODY);
   const names = (h) => { try { return [...new Headers(h || {}).keys()]; } catch (e) { return []; } };
   const origFetch = window.fetch;
   if (origFetch) window.fetch = function (input, init) {
@@ -63,7 +65,13 @@ OBSERVER_JS = r"""(() => {
     const method = ((init && init.method) || (input && input.method) || 'GET').toUpperCase();
     const set = names((init && init.headers) || (input && input.headers));
     return origFetch.apply(this, arguments).then((r) => {
-      post({kind: 'fetch', url, method, set, status: r.status, headers: [...r.headers]}); return r;
+      post({kind: 'fetch', url, method, set, status: r.status, headers: [...r.headers]});
+      if (readable(r.headers.get('content-type'), r.headers.get('content-length'))) {
+        // A copy of the body, read beside the page's own (WebKitGTK keeps no data of a fetch resource).
+        r.clone().text().then((body) => post({kind: 'body', url, method, body: body.slice(0, MAX_BODY)}),
+                              () => {});
+      }
+      return r;
     }, (e) => { post({kind: 'fetch', url, method, set, error: String(e)}); throw e; });
   };
   const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send,
@@ -81,6 +89,12 @@ OBSERVER_JS = r"""(() => {
       const headers = (this.getAllResponseHeaders() || '').trim().split(/\r?\n/).filter(Boolean)
         .map((l) => [l.slice(0, l.indexOf(':')).trim(), l.slice(l.indexOf(':') + 1).trim()]);
       post({kind: 'xhr', url: lp.url, method: lp.method, set: lp.set, status: this.status || null, headers});
+      const type = this.getResponseHeader('content-type'), length = this.getResponseHeader('content-length');
+      const text = this.responseType === '' || this.responseType === 'text' ? String(this.responseText)
+        : this.responseType === 'json' && this.response !== null ? JSON.stringify(this.response) : null;
+      if (text !== null && readable(type, length)) {
+        post({kind: 'body', url: lp.url, method: lp.method, body: text.slice(0, MAX_BODY)});
+      }
     });
     return send.apply(this, arguments);
   };
@@ -154,6 +168,7 @@ class WebKitRun:
     log: ResourceLog
     timeout_s: float
     returning: bool = False
+    jar_empty: bool = False  # the profile held no cookie as the browser started
     login_ran: bool = True
     login_trigger: str | None = None
 
@@ -223,15 +238,15 @@ class WebKitRun:
 
     def _flow_oidc(self) -> None:
         app_origin = origin_of(self.site.target)
+        deadline = time.monotonic() + self.timeout_s  # one budget for the whole trip, as in flows/oidc.py
         self.open(self.site.url)
-        filled = self.fill_login_form()
+        filled = self.fill_login_form(max(deadline - time.monotonic(), 0.0))
         if origin_of(self.session.current_url) == app_origin:
             return
         if not filled:
             raise FlowFailedHere(
                 f"the identity provider at {origin_of(self.session.current_url)} showed no login form"
             )
-        deadline = time.monotonic() + min(self.timeout_s, 15.0)
         while origin_of(self.session.current_url) != app_origin:
             if time.monotonic() > deadline:
                 raise FlowFailedHere(
@@ -302,15 +317,21 @@ class WebKitRun:
                 return found
             time.sleep(POLL_S)
 
-    def fill_login_form(self) -> bool:
-        """Fill and submit the login form the page shows (username-first forms too); False if none."""
+    def fill_login_form(self, seconds: float | None = None) -> bool:
+        """Fill and submit the login form the page shows (username-first forms too); False if none.
+
+        Waits as flows/form.py does: a short look first; the rest of `seconds` (the run's timeout) only
+        while the browser is still on the login page.
+        """
         site, creds = self.site, self.site.credentials
-        password = self._wait_visible(PASSWORD_CSS, site.form.password_selector, 1.5)
+        budget = self.timeout_s if seconds is None else seconds
+        quick = min(budget, QUICK_FORM_WAIT_MS / 1000)
+        password = self._wait_visible(PASSWORD_CSS, site.form.password_selector, quick)
         username = self._visible(USERNAME_CSS, site.form.username_selector)
         if password is None and username is None:
             if not same_resource(self.session.current_url, site.url):
                 return False  # sent away from the login page without a form ("already signed in")
-            password = self._wait_visible(PASSWORD_CSS, site.form.password_selector, min(self.timeout_s, 8.0))
+            password = self._wait_visible(PASSWORD_CSS, site.form.password_selector, max(budget - quick, 0.0))
             username = self._visible(USERNAME_CSS, site.form.username_selector)
             if password is None and username is None:
                 return False
@@ -375,7 +396,17 @@ class WebKitRun:
                 return f"{url} shows a login form"
         except WebDriverError:
             pass  # the page navigated while we looked: no form to speak of
+        if site.flow in APP_PAGE_FLOWS and self.jar_empty and not self.stored_anything():
+            return NOTHING_HELD  # as flows/probe.py: a browser holding nothing was never signed in
         return None
+
+    def stored_anything(self) -> bool:
+        """Did any page of this visit start with localStorage items (the observer's first report)?"""
+        return any(
+            e["event"] == "page" and e["message"].get("kind") == "storage" and e["message"].get("items")
+            for e in self.log.refresh()
+            if isinstance(e.get("message"), dict)
+        )
 
     def run(self) -> str | None:
         """Log in (a returning visit: only if the site asks); make sure the protected URL is asked for."""

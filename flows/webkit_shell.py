@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -36,6 +37,9 @@ from gi.repository import Gtk, WebKit2  # noqa: E402
 CONFIG_FLAG = "--config="
 # WebKitAuthenticationScheme values (WebKit2 GTK API) by name, for the log.
 AUTH_SCHEMES = {1: "default", 2: "Basic", 3: "Digest", 4: "HTML form", 5: "NTLM", 6: "Negotiate"}
+# Bodies read for the checks (flows/bodies.py's rule; this shell imports nothing of loginprobe).
+TEXTUAL = re.compile(r"json|text|xml|javascript|x-www-form-urlencoded", re.IGNORECASE)
+MAX_BODY = 64 * 1024
 
 
 class Shell:
@@ -128,6 +132,7 @@ class Shell:
     def _resource(self, view: Any, resource: Any, request: Any, page: int) -> None:
         self.next_id += 1
         rid = self.next_id
+        main = view.get_main_resource() == resource
         self.emit(
             "request",
             id=rid,
@@ -135,7 +140,7 @@ class Shell:
             method=request.get_http_method() or "GET",
             url=request.get_uri(),
             headers=self._headers(request.get_http_headers()),
-            main=view.get_main_resource() == resource,
+            main=main,
         )
 
         def sent(_resource: Any, sent_request: Any, redirect: Any) -> None:
@@ -153,13 +158,28 @@ class Shell:
 
         def finished(done: Any) -> None:
             response = done.get_response()
-            self.emit(
-                "finished",
-                id=rid,
-                url=done.get_uri(),
-                status=None if response is None else response.get_status_code(),
-                headers=[] if response is None else self._headers(response.get_http_headers()),
-            )
+            fields: dict[str, Any] = {
+                "id": rid,
+                "url": done.get_uri(),
+                "status": None if response is None else response.get_status_code(),
+                "headers": [] if response is None else self._headers(response.get_http_headers()),
+            }
+            # Only documents: WebKitGTK keeps no data of a fetch/XHR resource (its get_data gives one NUL
+            # byte); the in-page observer reads those bodies instead.
+            if response is None or not main or not self._readable(response):
+                self.emit("finished", **fields)
+                return
+
+            def read(_resource: Any, result: Any) -> None:
+                # The body comes with its own "finished" event, so that whoever sees the end sees it too.
+                try:
+                    data = bytes(done.get_data_finish(result))
+                    fields["body"] = data[:MAX_BODY].decode("utf-8", "replace")
+                except Exception as exc:  # a body that cannot be read is only missing: say why
+                    fields["body_error"] = str(exc)
+                self.emit("finished", **fields)
+
+            done.get_data(None, read)
 
         def failed(_resource: Any, error: Any) -> None:
             self.emit("failed", id=rid, error=error.message)
@@ -167,6 +187,17 @@ class Shell:
         resource.connect("sent-request", sent)
         resource.connect("finished", finished)
         resource.connect("failed", failed)
+
+    @staticmethod
+    def _readable(response: Any) -> bool:
+        """A small textual body (JSON, text, HTML): what the checks quote, as flows/bodies.py reads them."""
+        mime = response.get_mime_type() or ""
+        length = response.get_content_length()
+        return (
+            bool(TEXTUAL.search(mime))
+            and length <= MAX_BODY
+            and response.get_status_code() not in range(300, 400)
+        )
 
     def _authenticate(self, view: Any, request: Any, page: int) -> bool:
         credentials: dict[str, str] = self.config.get("http_credentials") or {}
