@@ -1,43 +1,27 @@
-"""Proxies: a 407, outcomes that differ between direct and proxied runs, and headers an intermediary
-removed on the way (Authorization, the session cookie, Set-Cookie)."""
+"""Proxies: a 407, outcomes that differ between direct and proxied runs, an Authorization header that
+the server says never arrived."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from loginprobe.checks.cache import HIT_HEADERS, cache_evidence
 from loginprobe.checks.common import (
-    SESSION_FLOWS,
-    accepted_submission,
     auth_path,
-    body_text,
     credential_sent,
     describe_challenges,
-    domain_matches,
-    effective_status,
     error_texts,
     failing_runs,
-    host_of,
-    is_deletion,
-    login_refusal,
-    login_submissions,
     make_finding,
-    passing_runs,
     primary_runs,
     protected_exchange,
-    quote,
-    says_not_authenticated,
-    sent_cookie_names,
     server_says,
-    site_of,
     status_text,
     where,
 )
 from loginprobe.checks.registry import check
-from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import DIRECT, INFERRED, INFERRED_STRONG, INFERRED_WEAK, STATED, Finding
+from loginprobe.evidence import RunEvidence, SiteEvidence
+from loginprobe.verdict import DIRECT, INFERRED_STRONG, STATED, Finding
 
 PROXY_FAILURES = re.compile(r"PROXY|TUNNEL", re.IGNORECASE)
 NO_CREDENTIAL_WORDS = r"\bno\b.*(token|credential|authori[sz]ation|key)|missing|not provided|required"
@@ -49,19 +33,6 @@ NOT_ARRIVED_WORDS = re.compile(
     re.IGNORECASE,
 )
 REFUSED_WORDS = re.compile(r"invalid|expired|revoked|incorrect|wrong|bad |malformed", re.IGNORECASE)
-# Response headers that an intermediary adds on its way back: `Via` (RFC 9110 §7.6.3: a proxy or gateway
-# sends it), Varnish's request ids, the hit/miss headers of shared caches and CDNs. The origin's
-# `Server` is not one: it names software, not a hop.
-HOP_HEADERS = ("via", "x-varnish", *HIT_HEADERS)
-# A site's own words that a request needs a cookie it did not carry (Django "requires a CSRF cookie",
-# "CSRF cookie not set", "session cookie missing", "cookies must be enabled").
-COOKIE_WORDS = re.compile(r"\bcookies?\b", re.IGNORECASE)
-
-
-def intermediary(ex: Exchange) -> str | None:
-    """The headers by which a response shows it came through a proxy or cache, as `Name: value`."""
-    found = [f"{name}: {value}" for name, value in ex.response_headers if name.lower() in HOP_HEADERS]
-    return ", ".join(found) or None
 
 
 @check(cause="proxy-interference")
@@ -179,111 +150,4 @@ def credential_lost_on_the_way(ev: SiteEvidence) -> Iterator[Finding]:
             "request sent straight to the application.",
             run,
             ex,
-        )
-
-
-@check(cause="proxy-interference")
-def session_cookie_lost_on_the_way(ev: SiteEvidence) -> Iterator[Finding]:
-    """The login set a session, the browser sent it through a proxy, and the server saw no session."""
-    if passing_runs(ev):
-        return  # a session got through in another run: the way in passes cookies (flapping nodes do not)
-    for run in failing_runs(ev):
-        if _partner(ev, run) is not None:
-            continue  # a run with and without --proxy: proxy_changes_outcome compares the two
-        ex = protected_exchange(run)
-        if ex is None or effective_status(ex) not in (401, 403) or cache_evidence(run, ex)[1]:
-            continue
-        if ex.authorization is not None:
-            continue  # the request's credential was its Authorization: credential_lost_on_the_way
-        accepted = accepted_submission(run, ex)
-        hop = intermediary(ex)
-        said = says_not_authenticated(ex)
-        if accepted is None or hop is None or said is None:
-            continue
-        session = sorted({sc.name for sc in accepted.set_cookies if not is_deletion(sc.attributes)})
-        if not session or not set(session) <= set(sent_cookie_names(ex)):
-            continue
-        yield make_finding(
-            INFERRED,
-            f"The login {accepted.method} {accepted.url} answered {accepted.status} and set "
-            f"{', '.join(session)}; {where(run, ex)} carried {'it' if len(session) == 1 else 'them'} and got "
-            f'{status_text(ex)}, the server saying "{said}", as to a visitor without any session. The '
-            f"answer came through an intermediary ({hop}): it removes the Cookie header on the way to the "
-            "application (a cache stripping cookies to make pages cacheable).",
-            "Let the session cookie through the proxy or cache for every path that needs the session "
-            "(Varnish: no `unset req.http.Cookie` there; nginx: no `proxy_set_header Cookie`; Apache: no "
-            "`RequestHeader unset Cookie`), or bypass the cache for signed-in users.",
-            run,
-            ex,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class CookieNeverSet:
-    """A session login in which the site never set a cookie, and the answer by which it needed one."""
-
-    answer: Exchange  # the refused submission or the refused protected request
-    need: str  # what that answer shows, in words
-    hop: str | None  # the intermediary headers on the site's answers, if any
-
-
-def cookie_never_set(run: RunEvidence) -> CookieNeverSet | None:
-    """Whether a failed session login got no Set-Cookie from the site at all, while the site needed one:
-    its refusal of the submission speaks of a cookie, or it redirected the accepted login onward and then
-    refused the protected request, which carried no credential."""
-    ex = protected_exchange(run)
-    if (
-        run.outcome.success
-        or run.expectations.flow not in SESSION_FLOWS
-        or "set_cookies" in run.not_observable
-        or run.jwts
-        or ex is None
-        or effective_status(ex) not in (401, 403)
-        or sent_cookie_names(ex)
-        or ex.authorization is not None
-    ):
-        return None
-    submissions = login_submissions(run, ex)
-    site = site_of(run.expectations.start_url)
-    own = [item for item in run.exchanges if site_of(item.url) == site and not item.sent_by_loginprobe]
-    if not submissions or any(not is_deletion(sc.attributes) for item in own for sc in item.set_cookies):
-        return None
-    host = host_of(run.expectations.start_url)
-    if any(domain_matches(host, c.domain) for c in run.after.cookies):
-        return None  # a cookie the page's script set: the site did set one
-    hop = next((h for h in map(intermediary, own) if h), None)
-    submission = submissions[-1]
-    status = effective_status(submission) or 0
-    words = quote(body_text(submission.body_excerpt or ""), COOKIE_WORDS)
-    if 400 <= status < 500 and words:
-        need = f'{submission.method} {submission.url} was refused {status_text(submission)}: "{words}"'
-        return CookieNeverSet(submission, need, hop)
-    if 300 <= status < 400 and login_refusal(run, ex) is None:
-        need = (
-            f"the login {submission.method} {submission.url} answered {status_text(submission)} onward, and "
-            f"{where(run, ex)} then got {status_text(ex)} with no cookie to send"
-        )
-        return CookieNeverSet(ex, need, hop)
-    return None
-
-
-@check(cause="proxy-interference")
-def set_cookie_removed_on_the_way(ev: SiteEvidence) -> Iterator[Finding]:
-    """No answer of the site set a cookie its login needs, and the answers came through an intermediary."""
-    if passing_runs(ev):
-        return  # another run was given its cookie
-    for run in failing_runs(ev):
-        found = cookie_never_set(run)
-        if found is None or found.hop is None:
-            continue
-        yield make_finding(
-            INFERRED_WEAK,
-            f"No response of the site set a cookie in {run.label}, yet the site needs one: {found.need}. "
-            f"Its answers came through an intermediary ({found.hop}), which removes Set-Cookie on the way "
-            "back (a cache making responses storable), so the browser never got the cookie.",
-            "Let Set-Cookie through the proxy or cache for the login and session pages (Varnish: no "
-            "`unset beresp.http.Set-Cookie` there; nginx: no `proxy_hide_header Set-Cookie`; Apache: no "
-            "`Header unset Set-Cookie`); compare with a request straight to the application.",
-            run,
-            found.answer,
         )

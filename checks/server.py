@@ -29,7 +29,13 @@ from loginprobe.checks.common import (
     status_text,
     where,
 )
-from loginprobe.checks.proxy import cookie_never_set
+from loginprobe.checks.intermediaries import (
+    FORGERY_CAUSE,
+    FORGERY_FIX,
+    cookie_never_set,
+    forgery_refusal,
+    forgery_summary,
+)
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, same_resource
 from loginprobe.verdict import DIRECT, HEURISTIC, HYGIENE_STRONG, INFERRED, INFERRED_STRONG, Finding
@@ -218,7 +224,9 @@ def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
         "that new "
         f"session got 401 from the network, in every run.",
         "The server accepts the password but not its own session: check the session store, the signing "
-        "key shared by all nodes, and the cookie the protected area expects.",
+        "key shared by all nodes, the cookie the protected area expects, and any proxy or cache in "
+        "front that drops the Cookie header (Apache `RequestHeader unset Cookie`, Varnish "
+        "`unset req.http.Cookie`).",
         run,
         ex,
         {r.engine for r, _, _ in examples},
@@ -245,6 +253,52 @@ def session_cookie_never_set(ev: SiteEvidence) -> Iterator[Finding]:
             run,
             found.answer,
         )
+
+
+@check(cause="server-misconfiguration")
+def login_refused_as_forgery(ev: SiteEvidence) -> Iterator[Finding]:
+    """The site refused its own login form as a cross-site forgery (no intermediary in the headers)."""
+    for run in failing_runs(ev):
+        found = forgery_refusal(run)
+        if found is None or found.hop is not None:
+            continue  # an intermediary in the way: login_forged_behind_hop names it
+        yield make_finding(
+            HEURISTIC,
+            f"{forgery_summary(run, found)}: the password was never judged. {FORGERY_CAUSE}.",
+            FORGERY_FIX,
+            run,
+            found.submission,
+        )
+
+
+@check(cause="server-misconfiguration")
+def start_page_refused(ev: SiteEvidence) -> Iterator[Finding]:
+    """The login page itself answered 400 or 421 to a plain visit, in every run, before any credential."""
+    failing = failing_runs(ev)
+    if not failing or passing_runs(ev):
+        return
+    examples: list[tuple[RunEvidence, Exchange]] = []
+    for run in failing:
+        first = next((ex for ex in run.exchanges if ex.is_navigation and not ex.sent_by_loginprobe), None)
+        if first is None or effective_status(first) not in (400, 421) or credential_sent(run, first):
+            return
+        examples.append((run, first))
+    run, ex = examples[0]
+    said = server_says(ex)
+    yield make_finding(
+        HEURISTIC,
+        f"The first page, {ex.method} {ex.url}, answered {status_text(ex)}"
+        + (f' ("{said[:120]}")' if said else "")
+        + " to a plain visit, before any credential was sent, in every run: the server (or a proxy in front "
+        "of it) refuses the request itself, most often for its Host (Django `ALLOWED_HOSTS`, a virtual host "
+        "that does not match, a reverse proxy sending another Host).",
+        "Open the page with the same host name the server expects, or make the server accept this one "
+        "(Django `ALLOWED_HOSTS`; the reverse proxy passing the browser's Host: nginx "
+        "`proxy_set_header Host $host;`, Apache `ProxyPreserveHost On`).",
+        run,
+        ex,
+        {r.engine for r, _ in examples},
+    )
 
 
 # Parameters of an authorization request that say which app asked and where the answer must go.

@@ -39,6 +39,7 @@ from loginprobe.checks import (  # noqa: F401
     cookies,
     credentials,
     engines,
+    intermediaries,
     permissions,
     proxy,
     redirects,

@@ -8,7 +8,19 @@ from datetime import timedelta
 
 from loginprobe.evidence import Exchange, Header, SiteEvidence
 from tests.checks.check_helpers import findings_of, verdict_of
-from tests.evidence_factory import APP, T0, auth, challenge, form_login, make_exchange, make_run, make_site
+from tests.evidence_factory import (
+    APP,
+    T0,
+    TOKEN_FP,
+    api_call,
+    auth,
+    challenge,
+    form_login,
+    make_exchange,
+    make_run,
+    make_site,
+    set_cookie,
+)
 
 VARNISH: list[Header] = [("Via", "1.1 varnish (Varnish/7.1)"), ("X-Varnish", "32778")]
 NOT_PROVIDED = '{"detail": "Authentication credentials were not provided."}'
@@ -107,3 +119,107 @@ def test_a_wrong_password_answered_with_the_form_again_is_not_a_missing_cookie()
     ev = _never_set(VARNISH, 200, "Please enter a correct username and password.")
     assert findings_of("set_cookie_removed_on_the_way", ev) == []
     assert findings_of("session_cookie_never_set", ev) == []
+
+
+# -- a bearer token answered with a bare challenge through a hop --------------------------------------
+
+
+def _bearer(hop: list[Header], offered: str) -> SiteEvidence:
+    runs = []
+    for engine in ("chromium", "firefox"):
+        sent = auth("Bearer", None, TOKEN_FP)
+        exchanges = api_call(engine=engine, status=401, authorization=sent, challenges=[challenge(offered)])
+        exchanges[-1] = exchanges[-1].model_copy(
+            update={"response_headers": [*exchanges[-1].response_headers, *hop]}
+        )
+        runs.append(make_run(exchanges, engine=engine, flow="bearer", protected_url=f"{APP}/api/me"))
+    return make_site(*runs)
+
+
+def test_a_bare_bearer_challenge_through_varnish_is_a_contributing_suspicion() -> None:
+    # Given a bearer token sent, a `Bearer` challenge without error= (RFC 6750's answer to no token),
+    # through Varnish (measured: `unset req.http.Authorization` in front of httpbin's /bearer)
+    verdict = verdict_of(_bearer(VARNISH, "Bearer"))
+    # Then the refusal stays primary and the hop is named as a suspicion
+    assert verdict.primary == "invalid-credentials", verdict.summary
+    suspected = [f for f in verdict.findings if f.check == "bearer_unseen_behind_hop"]
+    assert {e for f in suspected for e in f.engines} == {"chromium", "firefox"}
+    assert all(f.confidence < 0.85 and "RFC 6750" in f.summary for f in suspected)
+
+
+def test_a_bare_bearer_challenge_without_a_hop_raises_no_suspicion() -> None:
+    assert findings_of("bearer_unseen_behind_hop", _bearer([], "Bearer")) == []
+
+
+# -- the login form refused as forged (the proxy passed another Host) ---------------------------------
+
+CSRF_FAILED = (
+    "Forbidden (403)\nCSRF verification failed. Request aborted.\n"
+    "More information is available with DEBUG=True."
+)
+
+
+def _forged(hop: list[Header], cookie_sent: bool = True) -> SiteEvidence:
+    """GET the form (sets csrftoken), POST it back with the cookie: 403 CSRF; the protected page 401."""
+    runs = []
+    for engine in ("chromium", "firefox"):
+        csrf = set_cookie("csrftoken", "‹secret:c5af0001›")
+        sent = [("csrftoken", "‹secret:c5af0001›")] if cookie_sent else []
+        exchanges = [
+            make_exchange(0, f"{APP}/login", engine=engine, set_cookies=[csrf], response_headers=hop,
+                          date=T0 - timedelta(seconds=1)),
+            make_exchange(1, f"{APP}/login", "POST", 403, engine=engine, cookies=sent, response_headers=hop,
+                          body=CSRF_FAILED, date=T0),
+            make_exchange(2, f"{APP}/account", status=401, engine=engine, cookies=sent, response_headers=hop,
+                          body=NOT_PROVIDED),
+        ]  # fmt: skip
+        runs.append(make_run(exchanges, engine=engine))
+    return make_site(*runs)
+
+
+def test_a_login_refused_as_forged_through_a_hop_is_proxy_interference() -> None:
+    # Given Apache without `ProxyPreserveHost On` (`ProxyVia On`): Django compares the browser's Origin
+    # with the backend's address and refuses its own form, although the CSRF cookie came along
+    verdict = verdict_of(_forged([("Via", "1.1 127.0.0.1:46051")]))
+    assert verdict.primary == "proxy-interference", verdict.summary
+    assert "CSRF verification failed" in verdict.summary
+    assert "ProxyPreserveHost On" in verdict.next_step
+
+
+def test_a_login_refused_as_forged_without_a_hop_is_server_misconfiguration() -> None:
+    # Given nginx's default `proxy_set_header Host $proxy_host`, which leaves no trace in the answers
+    verdict = verdict_of(_forged([]))
+    assert verdict.primary == "server-misconfiguration", verdict.summary
+    assert "csrftoken" in verdict.summary
+
+
+def test_a_forgery_refusal_without_the_sites_cookie_is_not_a_host_mismatch() -> None:
+    # The CSRF cookie did not come along: the cookie checks explain that, not the Host
+    ev = _forged([], cookie_sent=False)
+    assert findings_of("login_refused_as_forgery", ev) == []
+    assert findings_of("login_forged_behind_hop", ev) == []
+
+
+# -- the login page itself refused ---------------------------------------------------------------------
+
+
+def _start_page(status: int) -> SiteEvidence:
+    runs = []
+    for engine in ("chromium", "firefox"):
+        exchanges = [
+            make_exchange(0, f"{APP}/login", "GET", status, engine=engine, body="Bad Request (400)"),
+            make_exchange(1, f"{APP}/account", "GET", status, engine=engine, body="Bad Request (400)"),
+        ]
+        runs.append(make_run(exchanges, engine=engine, start_url=f"{APP}/login"))
+    return make_site(*runs)
+
+
+def test_a_login_page_answering_400_to_every_visit_is_server_misconfiguration() -> None:
+    # Given nginx `proxy_set_header Host backend.internal;`: Django's ALLOWED_HOSTS answers 400 everywhere
+    verdict = verdict_of(_start_page(400))
+    assert verdict.primary == "server-misconfiguration", verdict.summary
+    assert "ALLOWED_HOSTS" in verdict.summary
+
+
+def test_a_login_page_that_answers_is_not_refused() -> None:
+    assert findings_of("start_page_refused", _start_page(404)) == []
