@@ -1,7 +1,8 @@
-"""Redirects, access rules and cookies the browser refuses, on nginx and Django as users configure them:
+"""Redirects, access rules and cookies the browser refuses, on nginx, Apache and Django as users set them:
 an http -> https redirect to a port where nothing speaks TLS, redirect loops after the login, an nginx
-IP rule on the protected path (403, and 401 through `error_page`), a session cookie too large to keep
-and a `__Host-` cookie that breaks the prefix's rules. Each failure has a control that must stay `none`.
+or Apache IP rule on the protected path (403, and 401 through `error_page`), a session cookie too large
+to keep and a `__Host-` cookie that breaks the prefix's rules. Each failure has a control that must stay
+`none`.
 
 One check (fresh contexts, Chromium and Firefox) serves every site, to share the browser starts.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.realworld.apache import apache_root, apache_server
 from tests.realworld.conftest import django_server, nginx_server
 from tests.realworld.servers import PASSWORD_ENV, Checked, Service, check, free_port, write_config
 
@@ -117,6 +119,19 @@ APPS: dict[str, dict[str, str]] = {
 EDGES = ("https-closed", "https-same-port", "slash-loop", "ip-403", "ip-401", "edge-control")
 
 
+def apache_edge_conf(app: Service) -> str:
+    """Apache httpd in front of the app: the staff API (the app's /api/) only from the office network
+    (`Require ip`), the public API as it is."""
+    return f"""
+ProxyPreserveHost On
+ProxyPass "/staff-api/" "{app.origin}/api/"
+ProxyPass "/" "{app.origin}/"
+<Location "/staff-api/">
+    Require ip 10.0.0.0/8
+</Location>
+"""
+
+
 def localhost(origin: str) -> str:
     """The same server by the name `localhost` (a secure context for cookies, and a Domain to name)."""
     return origin.replace("127.0.0.1", "localhost")
@@ -143,6 +158,13 @@ def checked(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Iterat
                 nginx_server(folder / kind, edge_conf(apps["edge"], kind), ready_path=ready)
             )
         sites = [form_site(kind, edges[kind].origin) for kind in EDGES]
+        apache = stack.enter_context(
+            apache_server(stack.enter_context(apache_root()), apache_edge_conf(apps["edge"]))
+        )
+        sites += [
+            form_site("apache-ip-403", apache.origin, protected="/staff-api/me/"),
+            form_site("apache-control", apache.origin),
+        ]
         sites += [
             form_site("perm-loop", apps["perm"].origin, landing="/reports/", protected="/reports/"),
             form_site("perm-control", apps["perm"].origin),
@@ -174,6 +196,8 @@ CASES = [
     # 401 a request for credentials, and these were valid): the server's answer is what is wrong.
     ("ip-401", "server-misconfiguration"),
     ("edge-control", "none"),
+    ("apache-ip-403", "insufficient-permissions"),
+    ("apache-control", "none"),
     # Django's signed_cookies session with 200 item ids: over 4096 bytes, dropped by both browsers.
     ("cookie-size", "cookie-blocked"),
     ("cookie-size-control", "none"),
