@@ -14,6 +14,8 @@ has a control that passes everything and must stay `none`.
 from __future__ import annotations
 
 import secrets
+from contextlib import ExitStack
+from itertools import count
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,8 @@ NGINX_HOST = "proxy_set_header Host $http_host;"
 APACHE_HOST = "ProxyPreserveHost On"
 NGINX_HIDES_SET_COOKIE = f"{NGINX_HOST}\n    proxy_hide_header Set-Cookie;"
 NGINX_MADE_UP_HOST = "proxy_set_header Host backend.internal;"
+# The app moved under /app/ in the operator's head: every cookie's Path=/ rewritten to /app/.
+NGINX_COOKIE_PATH = f"{NGINX_HOST}\n    proxy_cookie_path / /app/;"
 # Apache keeping the session cookie from the app's pages and API (mod_headers); no Via (its default).
 APACHE_DROPS_COOKIE = f"""{APACHE_HOST}
 <LocationMatch "^/(app|api)/">
@@ -72,55 +76,49 @@ def apache_proxy(app: str, lines: str = APACHE_HOST) -> str:
 @pytest.fixture(scope="module")
 def intermediaries(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Checked:
     folder = tmp_path_factory.mktemp("intermediaries")
-    subs = ("django", "httpbin", "v-cookie", "v-set-cookie", "v-pass", "v-auth", "v-auth-bin", "v-pass-bin",
-            "n-set-cookie", "n-default-host", "n-made-up-host", "n-plain")  # fmt: skip
-    for sub in subs:
-        (folder / sub).mkdir()
-    with (
-        django_server(folder / "django", django_db, secrets.token_urlsafe(40)) as app,
-        httpbin(folder / "httpbin") as bin_origin,
-        varnish_server(folder / "v-cookie", "strip-cookie.vcl", app) as v_cookie,
-        varnish_server(folder / "v-set-cookie", "strip-set-cookie.vcl", app) as v_set_cookie,
-        varnish_server(folder / "v-pass", "pass.vcl", app) as v_pass,
-        varnish_server(folder / "v-auth", "strip-authorization.vcl", app) as v_auth,
-        nginx_server(folder / "n-set-cookie", nginx_proxy(app.origin, NGINX_HIDES_SET_COOKIE)) as n_sc,
-        nginx_server(folder / "n-default-host", nginx_proxy(app.origin, "")) as n_default_host,
-        nginx_server(folder / "n-made-up-host", nginx_proxy(app.origin, NGINX_MADE_UP_HOST)) as n_made_up,
-        nginx_server(folder / "n-plain", nginx_proxy(app.origin)) as n_plain,
-        apache_root() as a_cookie_root,
-        apache_root() as a_set_cookie_root,
-        apache_root() as a_host_root,
-        apache_root() as a_plain_root,
-        apache_server(a_cookie_root, apache_proxy(app.origin, APACHE_DROPS_COOKIE)) as a_cookie,
-        apache_server(a_set_cookie_root, apache_proxy(app.origin, APACHE_DROPS_SET_COOKIE)) as a_set_cookie,
-        apache_server(a_host_root, apache_proxy(app.origin, "ProxyVia On")) as a_host,
-        apache_server(a_plain_root, apache_proxy(app.origin)) as a_plain,
-    ):  # fmt: skip
+    with ExitStack() as stack:
+        serve = stack.enter_context  # every server stops when the check is done, however it ends
+        (folder / "django").mkdir()
+        app = serve(django_server(folder / "django", django_db, secrets.token_urlsafe(40)))
+        bin_origin = serve(httpbin(folder))
         # httpbin is started by its own helper; Varnish needs only its address.
-        bin_service = Service(name="httpbin", argv=[], ready_url=f"{bin_origin}/", log=folder / "httpbin.log")
-        with (
-            varnish_server(folder / "v-auth-bin", "strip-authorization.vcl", bin_service) as v_auth_bin,
-            varnish_server(folder / "v-pass-bin", "pass.vcl", bin_service) as v_pass_bin,
-        ):
-            sites = [
-                session_site(v_cookie.origin, "varnish-drops-cookie"),
-                session_site(v_set_cookie.origin, "varnish-drops-set-cookie"),
-                session_site(v_pass.origin, "varnish-session-control"),
-                token_site(v_auth.origin, "varnish-drops-token"),
-                token_site(v_pass.origin, "varnish-token-control"),
-                bearer_site(v_auth_bin.origin, "varnish-drops-bearer"),
-                bearer_site(v_pass_bin.origin, "varnish-bearer-control"),
-                session_site(n_sc.origin, "nginx-hides-set-cookie"),
-                session_site(n_default_host.origin, "nginx-default-host"),
-                session_site(n_made_up.origin, "nginx-made-up-host"),
-                session_site(n_plain.origin, "nginx-session-control"),
-                session_site(a_cookie.origin, "apache-drops-cookie"),
-                session_site(a_set_cookie.origin, "apache-drops-set-cookie"),
-                session_site(a_host.origin, "apache-backend-host"),
-                session_site(a_plain.origin, "apache-session-control"),
-            ]
-            config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
-            return check(config, folder / "reports", ENGINES, ["fresh"], folder)
+        bin_app = Service(name="httpbin", argv=[], ready_url=f"{bin_origin}/", log=folder / "httpbin.log")
+        numbers = count()  # each Varnish and nginx gets a work folder of its own
+
+        def varnish(vcl: str, backend: Service = app) -> str:
+            sub = folder / f"varnish-{next(numbers)}"
+            sub.mkdir()
+            return serve(varnish_server(sub, vcl, backend)).origin
+
+        def nginx(lines: str = NGINX_HOST) -> str:
+            sub = folder / f"nginx-{next(numbers)}"
+            sub.mkdir()
+            return serve(nginx_server(sub, nginx_proxy(app.origin, lines))).origin
+
+        def apache(lines: str = APACHE_HOST) -> str:
+            return serve(apache_server(serve(apache_root()), apache_proxy(app.origin, lines))).origin
+
+        varnish_pass = varnish("pass.vcl")
+        sites = [
+            session_site(varnish("strip-cookie.vcl"), "varnish-drops-cookie"),
+            session_site(varnish("strip-set-cookie.vcl"), "varnish-drops-set-cookie"),
+            session_site(varnish_pass, "varnish-session-control"),
+            token_site(varnish("strip-authorization.vcl"), "varnish-drops-token"),
+            token_site(varnish_pass, "varnish-token-control"),
+            bearer_site(varnish("strip-authorization.vcl", bin_app), "varnish-drops-bearer"),
+            bearer_site(varnish("pass.vcl", bin_app), "varnish-bearer-control"),
+            session_site(nginx(NGINX_HIDES_SET_COOKIE), "nginx-hides-set-cookie"),
+            session_site(nginx(""), "nginx-default-host"),
+            session_site(nginx(NGINX_MADE_UP_HOST), "nginx-made-up-host"),
+            session_site(nginx(NGINX_COOKIE_PATH), "nginx-cookie-path"),
+            session_site(nginx(), "nginx-session-control"),
+            session_site(apache(APACHE_DROPS_COOKIE), "apache-drops-cookie"),
+            session_site(apache(APACHE_DROPS_SET_COOKIE), "apache-drops-set-cookie"),
+            session_site(apache("ProxyVia On"), "apache-backend-host"),
+            session_site(apache(), "apache-session-control"),
+        ]
+        config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
+        return check(config, folder / "reports", ENGINES, ["fresh"], folder)
 
 
 CASES = [
@@ -140,6 +138,9 @@ CASES = [
     ("nginx-default-host", "server-misconfiguration"),
     # `proxy_set_header Host backend.internal;`: Django's ALLOWED_HOSTS answers 400 to every page.
     ("nginx-made-up-host", "server-misconfiguration"),
+    # `proxy_cookie_path / /app/;`: the browser keeps the CSRF and session cookies for /app/ only, so
+    # the form's POST to /accounts/login/ goes without them.
+    ("nginx-cookie-path", "cookie-blocked"),
     ("nginx-session-control", "none"),
     # `RequestHeader unset Cookie` on /app/ and /api/: like Varnish's, but no Via.
     ("apache-drops-cookie", "server-misconfiguration"),
