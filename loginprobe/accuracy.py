@@ -64,6 +64,18 @@ EXTRA_SCENARIOS: dict[str, Scenario] = {
 }
 ALL_SCENARIOS: dict[str, Scenario] = {**SCENARIOS, **EXTRA_SCENARIOS}
 
+# The evidence item a scenario's cause can only be read from. An engine whose runs list that item in
+# `not_observable` (WebKitGTK over WebDriver: WebKit adds Cookie and strips Set-Cookie out of sight)
+# owes an honest `unknown` that says so, never a guess; the table marks such a cell "not observable".
+NEEDS: dict[str, tuple[str, str]] = {
+    "cookie-blocked-domain": ("set_cookies", "the Set-Cookie header the browser refused"),
+    "cookie-blocked-samesite-oidc": ("cookies_sent", "which cookies the provider's callback carried"),
+    "server-misconfiguration-flapping": (
+        "cookies_sent",
+        "that the success and the refusal carried the same session cookie",
+    ),
+}
+
 
 @dataclass(slots=True)
 class Row:
@@ -76,6 +88,8 @@ class Row:
     correct: bool
     # The primary cause each engine's runs alone lead to (the same diagnosis on one engine's runs).
     per_engine: dict[str, str] = field(default_factory=dict)
+    # Engines that cannot observe what this scenario's cause is read from (see NEEDS), and said so.
+    blind: list[str] = field(default_factory=list)
     summary: str = ""
     next_step: str = ""
     report: Path | None = None
@@ -87,23 +101,33 @@ def _diagnose(ev: SiteEvidence) -> Verdict:
     return diagnose(ev)
 
 
-def row_for(scenario: str, report: Report, folder: Path | None = None) -> Row:
+def row_for(scenario: str, report: Report | SiteEvidence, folder: Path | None = None) -> Row:
     """Compare the diagnosis of `scenario`'s evidence in `report` with what the scenario expects."""
     expected = ALL_SCENARIOS[scenario].cause
-    ev = report.site_evidence(scenario)
+    ev = report.site_evidence(scenario) if isinstance(report, Report) else report
     verdict = _diagnose(ev)
     engines: list[Engine] = sorted({r.engine for r in ev.runs})
     per_engine = {
         engine: _diagnose(SiteEvidence(site=scenario, runs=[r for r in ev.runs if r.engine == engine]))
         for engine in engines
     }
+    needed = NEEDS.get(scenario, ("", ""))[0]
+    blind: list[str] = [
+        engine
+        for engine, v in per_engine.items()
+        if v.primary == "unknown"
+        and all(needed in r.not_observable for r in ev.runs if r.engine == engine)
+        and "could not observe" in v.summary
+    ]
+    honest_unknown = verdict.primary == "unknown" and bool(engines) and blind == list(engines)
     return Row(
         scenario=scenario,
         expected=expected,
         diagnosed=verdict.primary,
         engines_failing=list(verdict.engines_failing),
-        correct=verdict.primary == expected and bool(ev.runs),
+        correct=(verdict.primary == expected or honest_unknown) and bool(ev.runs),
         per_engine={engine: v.primary for engine, v in per_engine.items()},
+        blind=blind,
         summary=verdict.summary,
         next_step=verdict.next_step,
         report=folder,
@@ -179,14 +203,19 @@ def _extra_site(scenario: Scenario, stack: ExitStack) -> LabSite:
 
 def rows_from_reports(folders: Sequence[Path], scenario_names: Sequence[str] | None = None) -> list[Row]:
     """Re-diagnose earlier report folders (every scenario site found in them, or the named ones)."""
-    rows: dict[str, Row] = {}
+    runs: dict[str, SiteEvidence] = {}
+    where: dict[str, Path] = {}
     for folder in folders:
         report = Report.load(folder)
         for site in report.sites:
             if site in ALL_SCENARIOS and (not scenario_names or site in scenario_names):
-                rows[site] = row_for(site, report, folder)
+                # Folders of several engines (a WebKit run beside a Chromium/Firefox one) join into one row.
+                ev = runs.setdefault(site, SiteEvidence(site=site, runs=[]))
+                ev.runs.extend(report.site_evidence(site).runs)
+                where.setdefault(site, folder)
     order = list(ALL_SCENARIOS)
-    return sorted(rows.values(), key=lambda row: order.index(row.scenario))
+    rows = [row_for(site, ev, where[site]) for site, ev in runs.items()]
+    return sorted(rows, key=lambda row: order.index(row.scenario))
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
@@ -199,15 +228,25 @@ def markdown_table(rows: Sequence[Row]) -> str:
             row.scenario,
             row.expected,
             row.diagnosed,
-            *(row.per_engine.get(engine, "-") for engine in engines),
+            *(_engine_cell(row, engine) for engine in engines),
             ", ".join(row.engines_failing) or "-",
-            "yes" if row.correct else "**NO**",
+            ("yes" if row.diagnosed == row.expected else "yes (not observable)") if row.correct else "**NO**",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     right = sum(row.correct for row in rows)
     lines.append("")
     lines.append(f"{right}/{len(rows)} scenarios diagnosed as built.")
+    blind = [row for row in rows if row.blind]
+    if blind:
+        lines.append("")
+        lines.append("Not observable (the verdict says so instead of guessing):")
+        lines += [f"- {row.scenario} in {', '.join(row.blind)}: {NEEDS[row.scenario][1]}." for row in blind]
     return "\n".join(lines)
+
+
+def _engine_cell(row: Row, engine: str) -> str:
+    cause = row.per_engine.get(engine, "-")
+    return f"{cause} (not observable)" if engine in row.blind else cause
 
 
 def _plain(rows: Sequence[Row], verbose: bool) -> str:
