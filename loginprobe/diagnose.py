@@ -303,7 +303,9 @@ def diagnose(ev: SiteEvidence, *, raise_errors: bool = False) -> Verdict:
     return verdict(
         cause,
         confidence,
-        f"{CAUSES[cause]} {best.summary}{scope}{_not_observed(ev, failing)}",
+        # A named cause needs no excuse: what an engine could not show is said only when nothing was
+        # named (above), and the report lists it per run (`not_observable`).
+        f"{CAUSES[cause]} {best.summary}{scope}",
         contributing(cause),
         best.next_step,
     )
