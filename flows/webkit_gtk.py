@@ -50,6 +50,7 @@ from loginprobe.flows import profiles
 from loginprobe.flows.engines import LaunchRecipe
 from loginprobe.flows.lanes import SIGN_IN_AGAIN
 from loginprobe.flows.outcome import judge
+from loginprobe.flows.visit import CHALLENGE_FLOWS
 from loginprobe.flows.webdriver import Driver, WebDriverError
 from loginprobe.flows.webkit_evidence import (
     EVIDENCE_SOURCES,
@@ -60,14 +61,8 @@ from loginprobe.flows.webkit_evidence import (
     read_cookie_db,
 )
 from loginprobe.flows.webkit_launch import SHELL, webdriver_service
-from loginprobe.flows.webkit_page import (
-    CHALLENGE_FLOWS,
-    OBSERVER_JS,
-    PAGE_STATE_JS,
-    POLL_S,
-    ResourceLog,
-    WebKitRun,
-)
+from loginprobe.flows.webkit_page import POLL_S, ResourceLog, WebKitRun
+from loginprobe.flows.webkit_scripts import OBSERVER_JS, PAGE_STATE_JS
 
 if TYPE_CHECKING:
     from loginprobe.flows.lanes import RunSpec

@@ -8,7 +8,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from loginprobe.config.settings import Site
@@ -16,17 +16,12 @@ from loginprobe.evidence import (
     origin_of,
     same_resource,
 )
-from loginprobe.flows import snapshots
 from loginprobe.flows.form import PASSWORD_CANDIDATES, QUICK_FORM_WAIT_MS, USERNAME_CANDIDATES
 from loginprobe.flows.probe import APP_PAGE_FLOWS, NOTHING_HELD, SETTLE_MAX_S, SETTLE_QUIET_S
+from loginprobe.flows.visit import CHALLENGE_FLOWS, CREDENTIAL_FLOWS
 from loginprobe.flows.webdriver import Session, WebDriverError
+from loginprobe.flows.webkit_scripts import FETCH_JS, FORM_SHOWN_JS
 
-if TYPE_CHECKING:
-    pass
-
-# Flows whose login is the browser answering an HTTP challenge / the page sending a credential.
-CHALLENGE_FLOWS = ("basic", "digest")
-CREDENTIAL_FLOWS = ("bearer", "api-key")
 POLL_S = 0.1
 
 
@@ -35,82 +30,6 @@ POLL_S = 0.1
 USERNAME_CSS = USERNAME_CANDIDATES
 PASSWORD_CSS = PASSWORD_CANDIDATES
 SUBMIT_CSS = ("button[type='submit']", "input[type='submit']", "form button:not([type])")
-
-
-# Injected at document start in every frame: reports each origin's first localStorage, and every
-# fetch/XHR the page makes (status, response headers it may read, the header names it set), through
-# the shell's script message handler (window.webkit.messageHandlers.loginprobe).
-OBSERVER_JS = r"""(() => {
-  if (window.__loginprobeObserver) return;
-  window.__loginprobeObserver = true;
-  const post = (m) => { try { window.webkit.messageHandlers.loginprobe.postMessage(JSON.stringify(m)); }
-                        catch (e) { /* no handler (not loginprobe's shell): nothing to report to */ } };
-  try {
-    if (window.top === window) {
-      const items = {};
-      for (let i = 0; i < localStorage.length; i++) {
-        const k = localStorage.key(i); items[k] = localStorage.getItem(k);
-      }
-      post({kind: 'storage', origin: location.origin, items});
-    }
-  } catch (e) { /* opaque origins and blocked storage have nothing to report */ }
-  const MAX_BODY = 65536;  // flows/bodies.py's rule: small textual bodies only
-  const readable = (type, length) => /json|text|xml|javascript|x-www-form-urlencoded/i.test(type || '')
-    && !(Number(length) > MAX_BODY);
-  const names = (h) => { try { return [...new Headers(h || {}).keys()]; } catch (e) { return []; } };
-  const origFetch = window.fetch;
-  if (origFetch) window.fetch = function (input, init) {
-    const raw = typeof input === 'string' ? input : (input && input.url) || String(input);
-    const url = new URL(raw, location.href).href;
-    const method = ((init && init.method) || (input && input.method) || 'GET').toUpperCase();
-    const set = names((init && init.headers) || (input && input.headers));
-    return origFetch.apply(this, arguments).then((r) => {
-      post({kind: 'fetch', url, method, set, status: r.status, headers: [...r.headers]});
-      if (readable(r.headers.get('content-type'), r.headers.get('content-length'))) {
-        // A copy of the body, read beside the page's own (WebKitGTK keeps no data of a fetch resource).
-        r.clone().text().then((body) => post({kind: 'body', url, method, body: body.slice(0, MAX_BODY)}),
-                              () => {});
-      }
-      return r;
-    }, (e) => { post({kind: 'fetch', url, method, set, error: String(e)}); throw e; });
-  };
-  const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send,
-        setHeader = XMLHttpRequest.prototype.setRequestHeader;
-  XMLHttpRequest.prototype.open = function (method, url) {
-    this.__lp = {method: String(method).toUpperCase(), url: new URL(url, location.href).href, set: []};
-    return open.apply(this, arguments);
-  };
-  XMLHttpRequest.prototype.setRequestHeader = function (name) {
-    if (this.__lp) this.__lp.set.push(String(name).toLowerCase()); return setHeader.apply(this, arguments);
-  };
-  XMLHttpRequest.prototype.send = function () {
-    const lp = this.__lp;
-    if (lp) this.addEventListener('loadend', () => {
-      const headers = (this.getAllResponseHeaders() || '').trim().split(/\r?\n/).filter(Boolean)
-        .map((l) => [l.slice(0, l.indexOf(':')).trim(), l.slice(l.indexOf(':') + 1).trim()]);
-      post({kind: 'xhr', url: lp.url, method: lp.method, set: lp.set, status: this.status || null, headers});
-      const type = this.getResponseHeader('content-type'), length = this.getResponseHeader('content-length');
-      const text = this.responseType === '' || this.responseType === 'text' ? String(this.responseText)
-        : this.responseType === 'json' && this.response !== null ? JSON.stringify(this.response) : null;
-      if (text !== null && readable(type, length)) {
-        post({kind: 'body', url: lp.url, method: lp.method, body: text.slice(0, MAX_BODY)});
-      }
-    });
-    return send.apply(this, arguments);
-  };
-})();"""
-
-PAGE_STATE_JS = (
-    "const done = arguments[arguments.length - 1];\n"
-    f"({snapshots.PAGE_STATE_JS})().then(done, (e) => done({{error: String(e)}}));"
-)
-
-FETCH_JS = """const [url, headers, done] = arguments;
-fetch(url, {headers, credentials: 'include'}).then((r) => done({status: r.status}),
-  (e) => done({status: null, error: String(e)}));"""
-
-FORM_SHOWN_JS = """return [...document.querySelectorAll(arguments[0])].some(
-  (e) => e.offsetParent !== null || e.getClientRects().length > 0);"""
 
 
 # -- one run ------------------------------------------------------------------------------------
