@@ -4,6 +4,7 @@ a login page that sends a signed-in user back to a page that sends them to sign 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -14,26 +15,46 @@ from loginprobe.checks.common import (
     failing_runs,
     is_redirect,
     make_finding,
+    observable,
     protected_exchange,
 )
 from loginprobe.checks.permissions import login_session_came_along
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
-from loginprobe.verdict import INFERRED_STRONG, INFERRED_WEAK, Finding
+from loginprobe.verdict import HEURISTIC, INFERRED_STRONG, INFERRED_WEAK, Finding
 
-# How Chromium, Firefox and WebKitGTK word a redirect chain they stopped following (20 hops).
+# How Chromium and Firefox word a redirect chain they stopped following (after 20 hops).
 REDIRECT_LOOP = re.compile(r"TOO_MANY_REDIRECTS|REDIRECT_LOOP|too many redirects", re.IGNORECASE)
+# A chain longer than this whose URLs come back (one of them three times) is a loop even where the engine
+# records no error for it: WebKitGTK's chain just stops at a hop that never answers.
+LONG_CHAIN = 10
+
+
+def _gave_up(run: RunEvidence, ex: Exchange) -> bool:
+    """Whether the browser stopped following redirects at `ex`: its own error, or a long circling chain
+    that ended without an answer."""
+    if ex.failure:
+        return bool(REDIRECT_LOOP.search(ex.failure))
+    if ex.status is not None:
+        return False
+    chain = run.redirect_chain(ex.id)
+    return len(chain) > LONG_CHAIN and max(Counter(hop.url for hop in chain).values()) >= 3
 
 
 def redirect_loop(run: RunEvidence) -> list[Exchange] | None:
     """The redirect chain the browser gave up on, first hop first (the protected request's, else the
     last one), or None when no chain ended that way."""
-    gave_up = [ex for ex in run.exchanges if ex.failure and REDIRECT_LOOP.search(ex.failure)]
+    gave_up = [ex for ex in run.exchanges if _gave_up(run, ex)]
     if not gave_up:
         return None
     decided = protected_exchange(run)
     last = decided if decided in gave_up else gave_up[-1]
     return run.redirect_chain(last.id)
+
+
+def ended(chain: list[Exchange]) -> str:
+    """How the browser stopped following a redirect loop, in its words."""
+    return chain[-1].failure or "the last hop never answered"
 
 
 def loop_lap(chain: list[Exchange]) -> list[Exchange]:
@@ -54,10 +75,11 @@ def _asks_to_return(sender: Exchange) -> bool:
     return path not in ("", "/") and path in query
 
 
-def guarded_refusal(run: RunEvidence, lap: list[Exchange]) -> tuple[Exchange, Exchange] | None:
-    """(the page that sent the user to sign in, the login page that sent them back) in a redirect
-    loop's lap, when the login page knew the user (the session an accepted login had just set came
-    along) and the page asked to be returned to after signing in, as access guards do."""
+def guarded_refusal(run: RunEvidence, lap: list[Exchange]) -> tuple[Exchange, Exchange, bool] | None:
+    """(the page that sent the user to sign in, the login page that sent them back, whether the session
+    is seen) in a redirect loop's lap, when the page asked to be returned to after signing in, as access
+    guards do, and the login page knew the user: the session an accepted login had just set came along,
+    or the engine shows no Set-Cookie to tell (WebKitGTK)."""
     if run.expectations.flow not in SESSION_FLOWS or len(lap) < 2:
         return None
     login_paths = {urlsplit(run.expectations.start_url).path}
@@ -65,10 +87,13 @@ def guarded_refusal(run: RunEvidence, lap: list[Exchange]) -> tuple[Exchange, Ex
     if submission is not None:
         login_paths.add(urlsplit(submission.url).path)
     bounce = next((hop for hop in lap if urlsplit(hop.url).path in login_paths and is_redirect(hop)), None)
-    if bounce is None or not login_session_came_along(run, bounce):
+    if bounce is None:
+        return None
+    seen = observable(run, "set_cookies")
+    if seen and not login_session_came_along(run, bounce):
         return None
     sender = next((hop for hop in lap if hop is not bounce and _asks_to_return(hop)), None)
-    return (sender, bounce) if sender is not None else None
+    return (sender, bounce, seen) if sender is not None else None
 
 
 @check(cause="insufficient-permissions")
@@ -79,15 +104,19 @@ def login_page_loop(ev: SiteEvidence) -> Iterator[Finding]:
         found = guarded_refusal(run, loop_lap(chain)) if chain is not None else None
         if chain is None or found is None:
             continue
-        sender, bounce = found
+        sender, bounce, seen = found
+        why = (
+            "because they carried the session the accepted login had just set"
+            if seen
+            else f"as it does for a signed-in user ({run.engine} does not show the cookies that went)"
+        )
         yield make_finding(
-            INFERRED_WEAK,
+            INFERRED_WEAK if seen else HEURISTIC,
             f"{chain[0].method} {chain[0].url} in {run.label} went round {len(chain) - 1} redirects until "
-            f"the browser gave up ({chain[-1].failure}): {sender.url} sent the user to sign in and come "
+            f"the browser gave up ({ended(chain)}): {sender.url} sent the user to sign in and come "
             f"back ({sender.status}, Location {sender.header('location')}), and the login page "
-            f"{bounce.url} sent them straight back ({bounce.status}) because they carried the session the "
-            "accepted login had just set. The site knows the user and refuses this resource to them, "
-            "with a redirect to sign in instead of 403.",
+            f"{bounce.url} sent them straight back ({bounce.status}) {why}. The site knows the user and "
+            "refuses this resource to them, with a redirect to sign in instead of 403.",
             "Give this user the role, group or permission the resource checks (or test with a user who "
             "has it); ask the site to answer 403 to a signed-in user it refuses (Django: "
             "`raise_exception=True` on the permission check when the login view redirects signed-in "
@@ -121,7 +150,7 @@ def redirect_loop_found(ev: SiteEvidence) -> Iterator[Finding]:
         yield make_finding(
             INFERRED_STRONG,
             f"{chain[0].method} {chain[0].url} in {run.label} was redirected {len(chain) - 1} times until "
-            f"the browser gave up ({last.failure}); "
+            f"the browser gave up ({ended(chain)}); "
             + (
                 f"the site's redirects go round in a circle: {circle} -> {last.url} again."
                 if repeats
