@@ -204,6 +204,27 @@ FORGERY_WORDS = re.compile(
 )
 
 
+FORGERY_CAUSE = (
+    "The app's cross-site request check compares the form's Origin/Referer with the Host and scheme it "
+    "sees itself; a reverse proxy that passes another Host (nginx's default `$proxy_host`, Apache without "
+    "`ProxyPreserveHost On`) or drops the scheme (TLS ended at the proxy) makes them differ"
+)
+FORGERY_FIX = (
+    "Make the proxy pass the browser's Host and scheme (nginx `proxy_set_header Host $host;` and "
+    "`X-Forwarded-Proto`, Apache `ProxyPreserveHost On`), or add the site's origin to the app's trusted "
+    "origins (Django `CSRF_TRUSTED_ORIGINS`)."
+)
+COOKIE_STRIPPED_CAUSE = (
+    "The app says the cookie is missing although the request carried it: the Cookie header was removed "
+    "between the browser and the app (a cache stripping cookies to make pages cacheable)"
+)
+COOKIE_STRIPPED_FIX = (
+    "Let the Cookie header through every hop in front of the app for the login pages and everything "
+    "after sign-in (Varnish: no `unset req.http.Cookie` there; nginx: no `proxy_set_header Cookie`; "
+    "Apache: no `RequestHeader unset Cookie`); compare with a request straight to the application."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ForgeryRefusal:
     """A login form refused as forged although it carried the cookies the site had just set."""
@@ -212,6 +233,16 @@ class ForgeryRefusal:
     words: str
     cookies: list[str]
     hop: str | None
+    cookie_said: str | None  # the app's words that the cookie is missing (it was sent), if it says so
+
+    @property
+    def cause(self) -> str:
+        """Why an app refuses a form that came with its cookie: the cookie lost, else Host or scheme."""
+        return COOKIE_STRIPPED_CAUSE if self.cookie_said else FORGERY_CAUSE
+
+    @property
+    def fix(self) -> str:
+        return COOKIE_STRIPPED_FIX if self.cookie_said else FORGERY_FIX
 
 
 def forgery_refusal(run: RunEvidence) -> ForgeryRefusal | None:
@@ -223,7 +254,8 @@ def forgery_refusal(run: RunEvidence) -> ForgeryRefusal | None:
     if not submissions or effective_status(submissions[-1]) not in (400, 403, 419):
         return None
     submission = submissions[-1]
-    words = quote(body_text(submission.body_excerpt or ""), FORGERY_WORDS)
+    text = body_text(submission.body_excerpt or "")
+    words = quote(text, FORGERY_WORDS)
     site = site_of(submission.url)
     set_here = {
         sc.name
@@ -235,27 +267,17 @@ def forgery_refusal(run: RunEvidence) -> ForgeryRefusal | None:
     carried = sorted(set_here & set(sent_cookie_names(submission)))
     if words is None or not carried:
         return None  # no cookie of the site came along: cookie_never_set or cookie_blocked explain it
-    return ForgeryRefusal(submission, words, carried, intermediary(submission))
-
-
-FORGERY_CAUSE = (
-    "The app's cross-site request check compares the form's Origin/Referer with the Host and scheme it "
-    "sees itself; a reverse proxy that passes another Host (nginx's default `$proxy_host`, Apache without "
-    "`ProxyPreserveHost On`) or drops the scheme (TLS ended at the proxy) makes them differ"
-)
-FORGERY_FIX = (
-    "Make the proxy pass the browser's Host and scheme (nginx `proxy_set_header Host $host;` and "
-    "`X-Forwarded-Proto`, Apache `ProxyPreserveHost On`), or add the site's origin to the app's trusted "
-    "origins (Django `CSRF_TRUSTED_ORIGINS`)."
-)
+    said = quote(text, COOKIE_WORDS)
+    return ForgeryRefusal(submission, words, carried, intermediary(submission), said)
 
 
 def forgery_summary(run: RunEvidence, found: ForgeryRefusal) -> str:
     """What the refused login form shows, in words every check of it shares."""
     sub = found.submission
+    said = f' ("{found.cookie_said}")' if found.cookie_said and found.cookie_said != found.words else ""
     return (
-        f'The login {sub.method} {sub.url} in {run.label} was refused {status_text(sub)}: "{found.words}", '
-        "although the browser sent it from the site's own page with the cookie(s) "
+        f'The login {sub.method} {sub.url} in {run.label} was refused {status_text(sub)}: "{found.words}"'
+        f"{said}, although the browser sent it from the site's own page with the cookie(s) "
         f"{', '.join(found.cookies)} that the site had just set"
     )
 
@@ -270,8 +292,8 @@ def login_forged_behind_hop(ev: SiteEvidence) -> Iterator[Finding]:
         yield make_finding(
             INFERRED_WEAK,
             f"{forgery_summary(run, found)}. The answer came through an intermediary ({found.hop}). "
-            f"{FORGERY_CAUSE}.",
-            FORGERY_FIX,
+            f"{found.cause}.",
+            found.fix,
             run,
             found.submission,
         )

@@ -30,12 +30,11 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.intermediaries import (
-    FORGERY_CAUSE,
-    FORGERY_FIX,
     cookie_never_set,
     forgery_refusal,
     forgery_summary,
 )
+from loginprobe.checks.permissions import login_session_came_along
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence, same_resource
 from loginprobe.verdict import DIRECT, HEURISTIC, HYGIENE_STRONG, INFERRED, INFERRED_STRONG, Finding
@@ -215,6 +214,8 @@ def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
         signature = _credential_signature(run, ex)
         if signature is None or not signature.startswith(FRESH_SESSION):
             return
+        if not login_session_came_along(run, ex):
+            return  # only the CSRF cookie went: the browser dropped the session (cookie-blocked's business)
         examples.append((run, accepted, ex))
     run, accepted, ex = examples[0]
     yield make_finding(
@@ -264,8 +265,8 @@ def login_refused_as_forgery(ev: SiteEvidence) -> Iterator[Finding]:
             continue  # an intermediary in the way: login_forged_behind_hop names it
         yield make_finding(
             HEURISTIC,
-            f"{forgery_summary(run, found)}: the password was never judged. {FORGERY_CAUSE}.",
-            FORGERY_FIX,
+            f"{forgery_summary(run, found)}: the password was never judged. {found.cause}.",
+            found.fix,
             run,
             found.submission,
         )

@@ -223,3 +223,23 @@ def test_a_login_page_answering_400_to_every_visit_is_server_misconfiguration() 
 
 def test_a_login_page_that_answers_is_not_refused() -> None:
     assert findings_of("start_page_refused", _start_page(404)) == []
+
+
+def test_a_form_refused_for_a_missing_cookie_it_carried_lost_the_cookie_on_the_way() -> None:
+    # Given Varnish `unset req.http.Cookie` everywhere: the POST carries csrftoken, Django says it
+    # "requires a CSRF cookie"
+    ev = _forged(VARNISH)
+    no_cookie = CSRF_403 + " If you have configured your browser to disable cookies, please re-enable them."
+    runs = [
+        run.model_copy(
+            update={"exchanges": [ex.model_copy(update={"body_excerpt": no_cookie}) if ex.id == 1 else ex
+                                  for ex in run.exchanges]}
+        )
+        for run in ev.runs
+    ]  # fmt: skip
+    verdict = verdict_of(make_site(*runs))
+    # Then the Cookie header was removed on the way, not the Host changed
+    assert verdict.primary == "proxy-interference", verdict.summary
+    assert "requires a CSRF cookie" in verdict.summary
+    assert "Cookie header was removed" in verdict.summary
+    assert "unset req.http.Cookie" in verdict.next_step

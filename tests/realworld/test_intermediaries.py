@@ -101,6 +101,7 @@ def intermediaries(tmp_path_factory: pytest.TempPathFactory, django_db: Path) ->
         varnish_pass = varnish("pass.vcl")
         sites = [
             session_site(varnish("strip-cookie.vcl"), "varnish-drops-cookie"),
+            session_site(varnish("strip-every-cookie.vcl"), "varnish-drops-every-cookie"),
             session_site(varnish("strip-set-cookie.vcl"), "varnish-drops-set-cookie"),
             session_site(varnish_pass, "varnish-session-control"),
             token_site(varnish("strip-authorization.vcl"), "varnish-drops-token"),
@@ -124,6 +125,8 @@ def intermediaries(tmp_path_factory: pytest.TempPathFactory, django_db: Path) ->
 CASES = [
     # `unset req.http.Cookie` outside /accounts/: the session just set is sent, Django sees none.
     ("varnish-drops-cookie", "proxy-interference"),
+    # `unset req.http.Cookie` everywhere: Django says "requires a CSRF cookie" to the POST that sent it.
+    ("varnish-drops-every-cookie", "proxy-interference"),
     # `unset beresp.http.Set-Cookie`: no CSRF cookie, Django refuses the form ("requires a CSRF cookie").
     ("varnish-drops-set-cookie", "proxy-interference"),
     ("varnish-session-control", "none"),
