@@ -30,6 +30,8 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.intermediaries import (
+    FORGERY_CAUSE,
+    FORGERY_FIX,
     cookie_never_set,
     forgery_refusal,
     forgery_summary,
@@ -265,8 +267,8 @@ def login_refused_as_forgery(ev: SiteEvidence) -> Iterator[Finding]:
             continue  # an intermediary in the way: login_forged_behind_hop names it
         yield make_finding(
             HEURISTIC,
-            f"{forgery_summary(run, found)}: the password was never judged. {found.cause}.",
-            found.fix,
+            f"{forgery_summary(run, found)}: the password was never judged. {FORGERY_CAUSE}.",
+            FORGERY_FIX,
             run,
             found.submission,
         )

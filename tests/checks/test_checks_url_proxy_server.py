@@ -21,6 +21,7 @@ from tests.evidence_factory import (
     make_exchange,
     make_run,
     make_site,
+    set_cookie,
 )
 
 
@@ -216,6 +217,19 @@ def test_login_accepted_then_session_refused_everywhere() -> None:
     found = findings_of("accepted_then_refused", make_site(*runs))
     assert len(found) == 1 and found[0].confidence == 0.6
     assert verdict_of(make_site(*runs)).primary == "server-misconfiguration"
+
+
+def test_a_login_whose_session_never_came_along_is_not_a_refused_session() -> None:
+    # Given a login that set a CSRF cookie and a session the browser dropped (too large to keep): the
+    # protected request carried only the CSRF cookie, fresh from the same login
+    csrf = set_cookie("csrftoken", "‹secret:c5f70001›")
+    runs = []
+    for engine in ("chromium", "firefox"):
+        exchanges = form_login(engine=engine, account_cookies=[("csrftoken", "‹secret:c5f70001›")])  # type: ignore[arg-type]
+        login = exchanges[1].model_copy(update={"set_cookies": [csrf, *exchanges[1].set_cookies]})
+        runs.append(make_run([exchanges[0], login, exchanges[2]], engine=engine))  # type: ignore[arg-type]
+    # Then the server did not refuse a session of its own: none reached it
+    assert findings_of("accepted_then_refused", make_site(*runs)) == []
 
 
 def test_a_500_to_the_credentials_the_challenge_asked_for() -> None:
