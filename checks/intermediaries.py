@@ -1,6 +1,6 @@
-"""Intermediaries that change what passes: a reverse proxy or cache that removes the session cookie on
-the way in, Set-Cookie or Authorization on the way, or passes another Host so that the app refuses its
-own login form. With a hop in the headers (`Via`, `X-Varnish`, a cache's hit header) the proxy is named
+"""Intermediaries that change what passes: a reverse proxy or cache that removes the session cookie or
+Authorization on the way in, Set-Cookie on the way out, or passes another Host so that the app refuses
+its own login form. With a hop in the headers (`Via`, `X-Varnish`, a cache's hit header) the proxy is named
 (proxy-interference); checks/server.py reads the same shapes without one (server-misconfiguration)."""
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ def session_cookie_lost_on_the_way(ev: SiteEvidence) -> Iterator[Finding]:
     """The login set a session, the browser sent it through a proxy, and the server saw no session."""
     if passing_runs(ev):
         return  # a session got through in another run: the way in passes cookies (flapping nodes do not)
+    if any(r.via_proxy for r in primary_runs(ev)):
+        return  # runs with and without --proxy: proxy_changes_outcome compares the two
     for run in failing_runs(ev):
-        if any(r.via_proxy for r in primary_runs(ev)):
-            continue  # runs with and without --proxy: proxy_changes_outcome compares the two
         ex = protected_exchange(run)
         if ex is None or effective_status(ex) not in (401, 403) or cache_evidence(run, ex)[1]:
             continue
@@ -165,9 +165,9 @@ def set_cookie_removed_on_the_way(ev: SiteEvidence) -> Iterator[Finding]:
 @check(cause="proxy-interference")
 def bearer_unseen_behind_hop(ev: SiteEvidence) -> Iterator[Finding]:
     """A bearer token sent through an intermediary got a bare `Bearer` challenge, the answer to no token."""
+    if any(r.via_proxy for r in primary_runs(ev)):
+        return  # runs with and without --proxy: proxy_changes_outcome compares the two
     for run in failing_runs(ev):
-        if any(r.via_proxy for r in primary_runs(ev)):
-            continue  # runs with and without --proxy: proxy_changes_outcome compares the two
         ex = protected_exchange(run)
         if (
             ex is None
