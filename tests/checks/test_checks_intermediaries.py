@@ -1,6 +1,8 @@
-"""Intermediaries that remove a header on the way: the session cookie on the way in, Set-Cookie on the way
-out. Shapes measured on Varnish (`unset req.http.Cookie`, `unset beresp.http.Set-Cookie`, which add `Via`
-and `X-Varnish`) and nginx (`proxy_hide_header Set-Cookie`, which adds nothing) in front of Django."""
+"""Intermediaries that change what passes: the session cookie or a bearer token removed on the way in,
+Set-Cookie on the way out, another Host passed to the app. Shapes measured on Varnish (`unset
+req.http.Cookie`, `unset beresp.http.Set-Cookie`, `unset req.http.Authorization`, which add `Via` and
+`X-Varnish`), nginx (`proxy_hide_header Set-Cookie`, its default Host, which add nothing) and Apache
+(`ProxyVia On` without `ProxyPreserveHost`) in front of Django and httpbin."""
 
 from __future__ import annotations
 
