@@ -229,7 +229,8 @@ def accepted_then_refused(ev: SiteEvidence) -> Iterator[Finding]:
         "The server accepts the password but not its own session: check the session store, the signing "
         "key shared by all nodes, the cookie the protected area expects, and any proxy or cache in "
         "front that drops the Cookie header (Apache `RequestHeader unset Cookie`, Varnish "
-        "`unset req.http.Cookie`).",
+        "`unset req.http.Cookie`) or answers an access rule's refusal as 401 (nginx `deny` with "
+        "`error_page 403 =401`).",
         run,
         ex,
         {r.engine for r, _, _ in examples},

@@ -216,6 +216,8 @@ def test_login_accepted_then_session_refused_everywhere() -> None:
     runs = [make_run(form_login(engine=e), engine=e) for e in ("chromium", "firefox")]  # type: ignore[arg-type]
     found = findings_of("accepted_then_refused", make_site(*runs))
     assert len(found) == 1 and found[0].confidence == 0.6
+    # An access rule in front that answers 401 looks the same from the browser (nginx, measured)
+    assert "`error_page 403 =401`" in found[0].next_step
     assert verdict_of(make_site(*runs)).primary == "server-misconfiguration"
 
 
