@@ -240,6 +240,8 @@ def _infer_not_stored(sc: SetCookie, url: str) -> str | None:
         return "SameSite=None without Secure"
     if sc.name.startswith("__Host-") and (domain or attrs.get("path", "/") != "/" or "secure" not in attrs):
         return "the __Host- prefix needs Secure, Path=/ and no Domain"
+    if sc.name.startswith("__Secure-") and "secure" not in attrs:
+        return "the __Secure- prefix needs Secure"
     return None
 
 

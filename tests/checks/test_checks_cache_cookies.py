@@ -229,6 +229,18 @@ def test_firefox_cookie_too_large_to_keep_inferred_from_its_size(size: int, caus
     assert verdict_of(make_site(run)).primary == cause
 
 
+def test_firefox_secure_prefix_without_secure_inferred_from_the_jar() -> None:
+    # Given `__Secure-sessionid` set without Secure (RFC 6265bis §4.1.3.1): Firefox drops it silently
+    dropped = set_cookie("__Secure-sessionid")
+    exchanges = form_login(engine="firefox", session=dropped, account_cookies=[])
+    run = make_run(exchanges, engine="firefox", after_cookies=[])
+
+    verdict = verdict_of(make_site(run))
+
+    assert verdict.primary == "cookie-blocked"
+    assert "the __Secure- prefix needs Secure" in verdict.summary
+
+
 def _oidc_chain(engine: str, *, sent: bool, not_sent: list[CookieNotSent]) -> list[object]:
     strict = set_cookie(samesite="Strict")
     return [

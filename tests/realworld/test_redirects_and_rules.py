@@ -111,6 +111,7 @@ APPS: dict[str, dict[str, str]] = {
         "DJANGO_SESSION_COOKIE_SECURE": "1",
         "DJANGO_SESSION_COOKIE_PATH": "/api/",
     },
+    "secure-prefix-insecure": {"DJANGO_SESSION_COOKIE_NAME": "__Secure-sessionid"},
     "host-prefix-control": {
         "DJANGO_SESSION_COOKIE_NAME": "__Host-sessionid",
         "DJANGO_SESSION_COOKIE_SECURE": "1",
@@ -173,6 +174,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Iterat
             form_site("host-prefix-domain", localhost(apps["host-prefix-domain"].origin)),
             form_site("host-prefix-insecure", localhost(apps["host-prefix-insecure"].origin)),
             form_site("host-prefix-path", localhost(apps["host-prefix-path"].origin)),
+            form_site("secure-prefix-insecure", localhost(apps["secure-prefix-insecure"].origin)),
             form_site("host-prefix-control", localhost(apps["host-prefix-control"].origin)),
         ]
         config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
@@ -203,6 +205,7 @@ CASES = [
     ("cookie-size-control", "none"),
     ("host-prefix-insecure", "cookie-blocked"),
     ("host-prefix-path", "cookie-blocked"),
+    ("secure-prefix-insecure", "cookie-blocked"),
     ("host-prefix-control", "none"),
 ]
 
