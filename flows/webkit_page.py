@@ -18,9 +18,10 @@ from loginprobe.evidence import (
 )
 from loginprobe.flows.form import PASSWORD_CANDIDATES, QUICK_FORM_WAIT_MS, USERNAME_CANDIDATES
 from loginprobe.flows.probe import APP_PAGE_FLOWS, NOTHING_HELD, SETTLE_MAX_S, SETTLE_QUIET_S
+from loginprobe.flows.steps import PRIMARY_NAME, TYPING_FIELDS
 from loginprobe.flows.visit import CHALLENGE_FLOWS, CREDENTIAL_FLOWS
-from loginprobe.flows.webdriver import Session, WebDriverError
-from loginprobe.flows.webkit_scripts import FETCH_JS, FORM_SHOWN_JS
+from loginprobe.flows.webdriver import ELEMENT_KEY, Session, WebDriverError
+from loginprobe.flows.webkit_scripts import FETCH_JS, FORM_SHOWN_JS, INTERSTITIAL_JS
 
 POLL_S = 0.1
 
@@ -166,14 +167,30 @@ class WebKitRun:
             raise FlowFailedHere(
                 f"the identity provider at {origin_of(self.session.current_url)} showed no login form"
             )
-        while origin_of(self.session.current_url) != app_origin:
+        pressed: list[str] = []
+        while origin_of(url := self.session.current_url) != app_origin:
             if time.monotonic() > deadline:
+                done = f" after pressing {', '.join(pressed)}" if pressed else ""
                 raise FlowFailedHere(
-                    f"the identity provider never redirected back to {app_origin} "
-                    f"(stuck on {self.session.current_url})"
+                    f"the identity provider never redirected back to {app_origin} (stuck on {url}{done})"
                 )
+            if url not in pressed and self.press_interstitial():
+                pressed.append(url)  # once per page: a page that comes back is not pressed round and round
             time.sleep(POLL_S)
         self.settle()
+
+    def press_interstitial(self) -> bool:
+        """Press the one primary button of a page between the password and the way back (consent,
+        "continue"), as flows/steps.py does for Playwright; False when the page is no such page."""
+        try:
+            found = self.session.execute(INTERSTITIAL_JS, PRIMARY_NAME.pattern, TYPING_FIELDS)
+            if not isinstance(found, dict) or ELEMENT_KEY not in found:
+                return False
+            self.session.click(str(found[ELEMENT_KEY]))
+        except WebDriverError:
+            return False  # the page navigated while we looked: the next look sees the new one
+        self.settle()
+        return True
 
     def _flow_basic(self) -> None:
         self.open(self.site.url)  # the shell answers the challenge from the configured credentials

@@ -80,3 +80,20 @@ fetch(url, {headers, credentials: 'include'}).then((r) => done({status: r.status
 
 FORM_SHOWN_JS = """return [...document.querySelectorAll(arguments[0])].some(
   (e) => e.offsetParent !== null || e.getClientRects().length > 0);"""
+
+# The one primary button of an interstitial page (consent, "continue"), by flows/steps.py's rule: no
+# visible field to type into, and exactly one visible button whose name starts with a primary word
+# (arguments: steps.PRIMARY_NAME's pattern, steps.TYPING_FIELDS), else the one such button inside a
+# form; else null.
+INTERSTITIAL_JS = """const [pattern, typing] = arguments, primary = new RegExp(pattern, 'i');
+const shown = (e) => (e.offsetParent !== null || e.getClientRects().length > 0)
+  && getComputedStyle(e).visibility !== 'hidden';
+if ([...document.querySelectorAll(typing)].some(shown)) return null;
+const name = (e) => ((e.textContent || '').trim() || (e.value || '').trim()
+  || (e.getAttribute('aria-label') || '').trim()).replace(/\\s+/g, ' ');
+const buttons = [...document.querySelectorAll(
+  "button, input[type='submit'], input[type='button'], [role='button']")]
+  .filter((e) => shown(e) && primary.test(name(e)));
+if (buttons.length === 1) return buttons[0];
+const inForm = buttons.filter((e) => e.closest('form'));
+return inForm.length === 1 ? inForm[0] : null;"""
