@@ -20,6 +20,7 @@ from loginprobe.evidence import (
     ServedFrom,
     StateSnapshot,
     StorageArea,
+    header_value,
 )
 from loginprobe.flows import bodies, snapshots
 from loginprobe.flows.exchange import clean_url, read_headers, redact_request_headers, redact_response_headers
@@ -216,12 +217,19 @@ class EvidenceBuilder:
         served_from: ServedFrom = "unknown"
         signal = ""
         if status is not None and facts.server_date is not None:
+            # A shared cache on the way (Varnish, a CDN) answers with the origin's Date and says how long
+            # it held the answer in Age (RFC 9111 5.1): only the age beyond that is the browser's own.
+            shared = _age_header(response_headers)
             age = (started - facts.server_date).total_seconds()
-            if age > STALE_DATE_S:
+            if age - shared > STALE_DATE_S:
                 served_from, signal = (
                     "disk-cache",
-                    f"webkitgtk heuristic: Date {age:.0f} s older than the request",
+                    f"webkitgtk heuristic: Date {age:.0f} s older than the request"
+                    + (f", {age - shared:.0f} s beyond its Age" if shared else ""),
                 )
+            elif shared and age > STALE_DATE_S:
+                served_from = "network"
+                signal = f"webkitgtk heuristic: Date {age:.0f} s old, as its Age ({shared:.0f} s) says"
             else:
                 served_from, signal = "network", "webkitgtk heuristic: Date as fresh as the request"
         return Exchange(
@@ -258,6 +266,12 @@ class EvidenceBuilder:
             places += [(str(value), f"localStorage {key} ({origin}){when}") for key, value in items.items()]
         for text, where in places:
             self.jwts.extend(decode_all(text, found_in=where, redactor=self.redactor))
+
+
+def _age_header(headers: list[Header]) -> float:
+    """Seconds a shared cache says it held the response (its Age header; 0 without a valid one)."""
+    value = (header_value(headers, "age") or "").strip()
+    return float(value) if value.isdigit() else 0.0
 
 
 def read_cookie_db(data_dir: Path) -> list[dict[str, Any]]:
