@@ -60,8 +60,11 @@ def django_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def django_server(folder: Path, template_db: Path, secret_key: str, **env: str) -> Iterator[Service]:
-    """The test project under gunicorn on 127.0.0.1, with its own copy of the database."""
+def django_server(
+    folder: Path, template_db: Path, secret_key: str, ready_path: str = "/accounts/login/", **env: str
+) -> Iterator[Service]:
+    """The test project under gunicorn on 127.0.0.1, with its own copy of the database; it is up once
+    `ready_path` answers (/healthz where every other path redirects to https)."""
     db = folder / "db.sqlite3"
     shutil.copy(template_db, db)
     port = free_port()
@@ -71,7 +74,7 @@ def django_server(folder: Path, template_db: Path, secret_key: str, **env: str) 
             str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
             "--no-control-socket", "--access-logfile", "-", "django_site.wsgi",
         ],
-        ready_url=f"http://127.0.0.1:{port}/accounts/login/",
+        ready_url=f"http://127.0.0.1:{port}{ready_path}",
         log=folder / "gunicorn.log",
         cwd=DJANGO_SITE,
         env=django_env(db, secret_key, **env),

@@ -10,6 +10,7 @@ One check (fresh contexts, Chromium and Firefox) serves every site, to share the
 from __future__ import annotations
 
 import secrets
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -112,6 +113,9 @@ APPS: dict[str, dict[str, str]] = {
         "DJANGO_SESSION_COOKIE_PATH": "/api/",
     },
     "secure-prefix-insecure": {"DJANGO_SESSION_COOKIE_NAME": "__Secure-sessionid"},
+    # Behind nginx terminating TLS, SECURE_SSL_REDIRECT on (tls_conf says which proxy forwards the scheme).
+    "tls-loop": {"DJANGO_SECURE_SSL_REDIRECT": "1"},
+    "tls-control": {"DJANGO_SECURE_SSL_REDIRECT": "1"},
     "host-prefix-control": {
         "DJANGO_SESSION_COOKIE_NAME": "__Host-sessionid",
         "DJANGO_SESSION_COOKIE_SECURE": "1",
@@ -133,6 +137,40 @@ ProxyPass "/" "{app.origin}/"
 """
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as `openssl req -x509` makes them for a test server."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def tls_conf(apps: dict[str, Service], ports: dict[str, int], cert: Path, key: Path) -> str:
+    """nginx servers (http level) that terminate TLS for each app and hand it plain http. The control's
+    says in X-Forwarded-Proto that the browser spoke https (nginx's reverse-proxy examples do); the
+    loop's forgets it, so the app sees http and sends the browser to the https URL it came from."""
+    forwarded = {name: "proxy_set_header X-Forwarded-Proto $scheme;" if name == "tls-control" else ""
+                 for name in ports}  # fmt: skip
+    return "".join(
+        f"""
+server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    location / {{
+        {proxy(apps[name])}
+        {forwarded[name]}
+    }}
+}}
+"""
+        for name, port in ports.items()
+    )
+
+
 def localhost(origin: str) -> str:
     """The same server by the name `localhost` (a secure context for cookies, and a Domain to name)."""
     return origin.replace("127.0.0.1", "localhost")
@@ -145,8 +183,10 @@ def checked(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Iterat
         apps: dict[str, Service] = {}
         for name, env in APPS.items():
             (folder / name).mkdir()
+            # Every path but the health check redirects to https where SECURE_SSL_REDIRECT is on.
+            ready = "/healthz" if "DJANGO_SECURE_SSL_REDIRECT" in env else "/accounts/login/"
             apps[name] = stack.enter_context(
-                django_server(folder / name, django_db, secrets.token_urlsafe(40), **env)
+                django_server(folder / name, django_db, secrets.token_urlsafe(40), ready, **env)
             )
         edges: dict[str, Service] = {}
         for kind in EDGES:
@@ -177,7 +217,18 @@ def checked(tmp_path_factory: pytest.TempPathFactory, django_db: Path) -> Iterat
             form_site("secure-prefix-insecure", localhost(apps["secure-prefix-insecure"].origin)),
             form_site("host-prefix-control", localhost(apps["host-prefix-control"].origin)),
         ]
-        config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
+        tls_ports = {name: free_port() for name in ("tls-loop", "tls-control")}
+        (folder / "tls").mkdir()
+        cert, key = self_signed(folder / "tls")
+        stack.enter_context(
+            nginx_server(folder / "tls", "location / { return 204; }", tls_conf(apps, tls_ports, cert, key))
+        )
+        sites += [form_site(name, f"https://127.0.0.1:{port}") for name, port in tls_ports.items()]
+        # The self-signed certificate of the TLS sites, as a user testing a staging server sets it;
+        # it changes nothing for the plain-http sites.
+        config = write_config(
+            folder / "loginprobe.toml", sites, folder / "profiles", ignore_https_errors=True
+        )
         yield check(config, folder / "reports", ENGINES, ["fresh"], folder)
 
 
@@ -188,6 +239,10 @@ CASES = [
     # The site's own rules in a circle (nginx strips the slash Django adds back): nothing the user
     # configures can end it.
     ("slash-loop", "server-misconfiguration"),
+    # Django's SECURE_SSL_REDIRECT behind a TLS proxy that does not pass the scheme: https -> the same
+    # https URL, forever.
+    ("tls-loop", "server-misconfiguration"),
+    ("tls-control", "none"),
     # A view that sends a signed-in user it refuses to the login page, which sends them back: a refusal
     # in the shape of a loop, like express-openid-connect's claim check (test_oidc_failures.py).
     ("perm-loop", "insufficient-permissions"),

@@ -95,3 +95,7 @@ if "DJANGO_CSRF_COOKIE_DOMAIN" in os.environ:
 # bytes; nothing stops it growing). RECENT_ITEMS: how many item ids a login keeps in the session.
 SESSION_ENGINE = os.environ.get("DJANGO_SESSION_ENGINE", "django.contrib.sessions.backends.db")
 RECENT_ITEMS = int(os.environ.get("DJANGO_RECENT_ITEMS", "0"))
+# Behind a proxy that terminates TLS: SECURE_SSL_REDIRECT sends every plain-http request to https
+# (gunicorn takes a request as https when the proxy on 127.0.0.1 says so in X-Forwarded-Proto).
+SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT") == "1"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's health check stays on plain http
