@@ -17,8 +17,9 @@ from loginprobe.checks.common import (
     make_finding,
     observable,
     protected_exchange,
+    sent_cookie_names,
 )
-from loginprobe.checks.permissions import login_session_came_along
+from loginprobe.checks.permissions import CSRF_COOKIE, login_session_came_along
 from loginprobe.checks.registry import check
 from loginprobe.evidence import Exchange, RunEvidence, SiteEvidence
 from loginprobe.verdict import HEURISTIC, INFERRED_STRONG, INFERRED_WEAK, Finding
@@ -75,25 +76,34 @@ def _asks_to_return(sender: Exchange) -> bool:
     return path not in ("", "/") and path in query
 
 
+def _knew_the_user(run: RunEvidence, bounce: Exchange) -> bool:
+    """Whether the login page's request carried a session: the one this run's login had just set, or,
+    on a returning visit that did not sign in, a cookie of the profile's (CSRF cookies aside)."""
+    if accepted_submission(run, bounce) is not None:
+        return login_session_came_along(run, bounce)
+    return any(not CSRF_COOKIE.search(name) for name in sent_cookie_names(bounce))
+
+
 def guarded_refusal(run: RunEvidence, lap: list[Exchange]) -> tuple[Exchange, Exchange, bool] | None:
     """(the page that sent the user to sign in, the login page that sent them back, whether the session
     is seen) in a redirect loop's lap, when the page asked to be returned to after signing in, as access
-    guards do, and the login page knew the user: the session an accepted login had just set came along,
-    or the engine shows no Set-Cookie to tell (WebKitGTK)."""
+    guards do, and the login page knew the user: a session came along, or the engine shows no
+    Set-Cookie to tell (WebKitGTK)."""
     if run.expectations.flow not in SESSION_FLOWS or len(lap) < 2:
         return None
-    login_paths = {urlsplit(run.expectations.start_url).path}
-    submission = accepted_submission(run, lap[-1])
-    if submission is not None:
-        login_paths.add(urlsplit(submission.url).path)
-    bounce = next((hop for hop in lap if urlsplit(hop.url).path in login_paths and is_redirect(hop)), None)
-    if bounce is None:
-        return None
     seen = observable(run, "set_cookies")
-    if seen and not login_session_came_along(run, bounce):
-        return None
-    sender = next((hop for hop in lap if hop is not bounce and _asks_to_return(hop)), None)
-    return (sender, bounce, seen) if sender is not None else None
+    for sender in lap:
+        if not is_redirect(sender) or not _asks_to_return(sender):
+            continue
+        # The sign-in page is where the sender sent the user (on a returning visit no login ran to say).
+        sign_in = urlsplit(urljoin(sender.url, sender.header("location") or "")).path
+        bounce = next((hop for hop in lap if hop is not sender and urlsplit(hop.url).path == sign_in), None)
+        if bounce is None or not is_redirect(bounce):
+            continue
+        if seen and not _knew_the_user(run, bounce):
+            return None
+        return sender, bounce, seen
+    return None
 
 
 @check(cause="insufficient-permissions")

@@ -59,6 +59,7 @@ LOGIN_LOOP = [
     (f"{LOGIN}?next=/reports/", "/reports/"),
 ]
 SIGNED_IN = [("csrftoken", CSRF), ("sessionid", SESSION)]
+CSRF_ONLY = [("csrftoken", CSRF)]
 
 
 @pytest.mark.parametrize("engine", ["chromium", "firefox", "webkit"])
@@ -103,6 +104,29 @@ def test_a_fixed_route_to_the_login_page_is_server_misconfiguration(engine: str)
 
     assert verdict_of(make_site(run)).primary == "server-misconfiguration"
     assert not findings_of("login_page_loop", make_site(run))
+
+
+@pytest.mark.parametrize(("cookies", "cause"), [(SIGNED_IN, "insufficient-permissions"), (CSRF_ONLY, None)])
+def test_a_returning_visit_bounced_by_the_login_page(
+    cookies: list[tuple[str, str]], cause: str | None
+) -> None:
+    # Given a returning user (no login this run) whose profile's session goes round the guard loop
+    exchanges = [
+        make_exchange(
+            hop, LOGIN_LOOP[hop % 2][0], status=None if hop == 19 else 302,
+            redirected_from=hop - 1 if hop else None, location=None if hop == 19 else LOGIN_LOOP[hop % 2][1],
+            cookies=cookies,
+            failure=GAVE_UP["chromium"] if hop == 19 else None,
+        )
+        for hop in range(20)
+    ]  # fmt: skip
+    run = make_run(exchanges, mode="persisted", returning_visit=True, login_ran=False,
+                   start_url=f"{APP}/reports/", protected_url=f"{APP}/reports/")  # fmt: skip
+
+    found = findings_of("login_page_loop", make_site(run))
+
+    # Then the login page knew the user by the profile's session cookie; a CSRF cookie alone says nothing
+    assert [f.cause for f in found] == ([cause] if cause else [])
 
 
 def test_a_login_page_loop_without_the_session_is_no_permissions_finding() -> None:
