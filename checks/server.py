@@ -21,6 +21,7 @@ from loginprobe.checks.common import (
     effective_status,
     failing_runs,
     make_finding,
+    observable,
     ok_status,
     passing_runs,
     primary_runs,
@@ -342,6 +343,11 @@ def provider_refused_request(ev: SiteEvidence) -> Iterator[Finding]:
         )
 
 
+# An answer that names the transaction cookie or what it carries (express-openid-connect:
+# '"auth_verification" cookie not found'; other SDKs: "state mismatch", "nonce missing").
+MENTIONS_COOKIE = re.compile(r"\b(cookies?|state|nonce)\b", re.I)
+
+
 @check(cause="server-misconfiguration")
 def callback_refused(ev: SiteEvidence) -> Iterator[Finding]:
     """The identity provider sent the browser back to the app's callback, and the callback failed."""
@@ -353,6 +359,10 @@ def callback_refused(ev: SiteEvidence) -> Iterator[Finding]:
         described = f", {params['error_description']}" if params.get("error_description") else ""
         sent_back = f"an error (error={params['error']}{described})" if "error" in params else "a code"
         said = server_says(ex)
+        if not observable(run, "cookies_not_sent") and (not said or MENTIONS_COOKIE.search(said)):
+            # This engine cannot show whether it withheld the transaction cookie (SameSite on the way back
+            # from the provider), and the app names a cookie or nothing: that reading cannot be ruled out.
+            continue
         withheld = sorted({c.name for c in ex.cookies_not_sent})
         # A cookie the browser withheld from the callback explains its failure better (cookies.py).
         confidence = HEURISTIC if withheld else INFERRED

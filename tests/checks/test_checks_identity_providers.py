@@ -318,3 +318,35 @@ def test_a_sign_in_loop_of_a_signed_in_user_is_insufficient_permissions() -> Non
     verdict = verdict_of(make_site(run))
     assert verdict.primary == "insufficient-permissions"
     assert "back to sign in 3 times until the browser gave up" in verdict.summary
+
+
+WEBKIT_BLIND = ["cookies_sent", "set_cookies", "cookies_not_sent", "challenge_headers"]
+
+
+def _blind(run: RunEvidence) -> RunEvidence:
+    """The same run as WebKitGTK over WebDriver records it: no Cookie or Set-Cookie headers to read."""
+    return run.model_copy(update={"not_observable": WEBKIT_BLIND})
+
+
+def test_a_callback_missing_its_cookie_in_an_engine_that_hides_cookies_is_an_honest_unknown() -> None:
+    # Given WebKit, which cannot show whether it withheld the transaction cookie on the way back, and
+    # the app saying that cookie was not found: no server-misconfiguration guess, an unknown that says
+    # what WebKit could not observe.
+    protected = make_exchange(5, f"{APP}/profile", status=401, body=REQUIRED)
+    run = _blind(
+        oidc_run("webkit", protected, callback_status=400, body='"auth_verification" cookie not found')
+    )
+    assert findings_of("callback_refused", make_site(run)) == []
+    verdict = verdict_of(make_site(run))
+    assert verdict.primary == "unknown"
+    assert "could not observe" in verdict.summary and "cookies each request carried" in verdict.summary
+
+
+def test_a_callback_refused_for_another_reason_is_still_named_in_an_engine_that_hides_cookies() -> None:
+    # The wrong client secret's answer names no cookie: WebKit's callback failure is still diagnosed.
+    said = "server responded with a challenge in the WWW-Authenticate HTTP Header"
+    protected = make_exchange(5, f"{APP}/profile", status=401, body=REQUIRED)
+    run = _blind(oidc_run("webkit", protected, callback_status=400, body=said))
+    verdict = verdict_of(make_site(run))
+    assert verdict.primary == "server-misconfiguration"
+    assert said in verdict.summary
