@@ -46,7 +46,7 @@ from loginprobe.evidence import (
     StorageArea,
     origin_of,
 )
-from loginprobe.flows import profiles
+from loginprobe.flows import profiles, realm
 from loginprobe.flows.engines import LaunchRecipe
 from loginprobe.flows.lanes import SIGN_IN_AGAIN
 from loginprobe.flows.outcome import judge
@@ -292,6 +292,10 @@ def _run_one(runner: Runner, driver: Driver, recipe: LaunchRecipe, spec: RunSpec
     builder.state_jwts(raw_after, {page_state.get("origin", ""): page_state.get("local") or {}}, "")
     jwts = [j.model_copy(update={"reference_time": j.reference_time or server_date}) for j in builder.jwts]
     outcome: Outcome = judge(site, exchanges, flow_error, None, redactor, settings.timeout)
+    # As in every engine (flows/probe.py): refused Basic/Digest credentials tried at the parent paths,
+    # and any refused credential again where no cache has a copy; Python's client, not the browser.
+    exchanges = exchanges + realm.probe_realms(site, exchanges, redactor, settings.timeout)
+    exchanges = exchanges + realm.probe_cache(site, exchanges, redactor, settings.timeout)
     if spec.mode == "persisted" and settings.update_profile and spec.ablation is None and not spec.via_proxy:
         with runner._lock:
             runner._pending_commits.append((data_dir, profiles.profile_root(settings, site, "webkit")))
