@@ -1,16 +1,18 @@
 """WebKit (WebKitGTK over WebDriver) against the real servers the Chromium/Firefox suite uses.
 
-WebKit shows less than the other engines (no Cookie or Set-Cookie headers, no challenge round trips it
-answered), so each case must end in the cause it was built to have, or in an `unknown` whose summary says
-what WebKit could not observe: never in another cause. One fresh check serves the first-visit cases:
-Django's login form (wrong password and control), DRF TokenAuthentication (Bearer where it wants Token,
-a deleted token, the right scheme as control), nginx `auth_basic` and Apache `mod_auth_digest` (wrong and
-right password), httpbin `/bearer` (no token, a token), oidc-provider + express-openid-connect (wrong
-password at the provider, a wrong client secret, control), and two causes only the cookie headers show
-(DRF's session cookie on another path, the SameSite=Strict transaction cookie of express-openid-connect).
-One first visit and one returning check serve the returning cases:
-Django restarted with a rotated SECRET_KEY (and the same key), Varnish keeping a revoked token by Cookie
-(and a pass-through VCL), json-server-auth's JWT in localStorage two hours later (and on the real clock).
+WebKit shows less than the other engines (no Cookie or Set-Cookie headers, not the headers of the 401s
+it answered), so each case must end in the cause it was built to have, or in an `unknown` whose summary
+says what WebKit could not observe: never in another cause. One fresh check serves the first-visit
+cases: Django's login form (wrong password, control), DRF TokenAuthentication (Bearer where it wants
+Token, a deleted token, the right scheme as control), nginx `auth_basic` and Apache `mod_auth_digest`
+(wrong and right password), Apache `Require user` refusing the signed-in user, nginx `proxy_cache`
+replaying a 401 (with and without a sign; 200-only caching as control), httpbin `/bearer` (no token, a
+token), oidc-provider + express-openid-connect (wrong password at the provider, a wrong client secret,
+control), and two causes only the cookie headers show (DRF's session cookie on another path, the
+SameSite=Strict transaction cookie of express-openid-connect). One first visit and one returning check
+serve the returning cases: Django restarted with a rotated SECRET_KEY (and the same key), Varnish keeping
+a revoked token by Cookie (and a pass-through VCL), json-server-auth's JWT in localStorage two hours
+later (and on the real clock).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import pytest
 from loginprobe.evidence import Engine, EngineStatus
 from tests.conftest import require_engine
 from tests.faults.third_party import httpbin, nginx_auth_basic
-from tests.realworld.apache import apache_root, apache_server, htdigest, page
-from tests.realworld.conftest import django_server, json_server_auth, manage, varnish_server
+from tests.realworld.apache import apache_root, apache_server, htdigest, htpasswd, page
+from tests.realworld.conftest import django_server, json_server_auth, manage, nginx_server, varnish_server
 from tests.realworld.servers import PASSWORD, PASSWORD_ENV, Checked, check, free_port, write_config
 from tests.realworld.test_drf import SESSION_API, api_site, drf_db, drf_token, session_site  # noqa: F401  (fixture)
 from tests.realworld.test_json_server_auth import later, spa_site
+from tests.realworld.test_nginx import basic_origin, cache_conf, cache_sites, prime
 from tests.realworld.test_oidc import USER, OidcServers, oidc_servers, oidc_site  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -50,6 +53,16 @@ FRESH_CASES = {
     "nginx-basic-right": "none",
     "apache-digest-wrong": "invalid-credentials",
     "apache-digest-right": "none",
+    # `Require user bob` inside alice's realm: Apache answers her 401 with the same challenge; the realm
+    # probe (the same credentials at the parent path, accepted) tells it from a wrong password
+    "apache-require-user": "insufficient-permissions",
+    # nginx proxy_cache_valid 401 with its default key (the URL): the 401 from before is replayed, with
+    # X-Cache-Status (hit) or without a sign (quiet: the cache probe tells); 200-only caching as control
+    "cached-401-hit": "stale-cache",
+    "cached-401-quiet": "stale-cache",
+    "cached-401-bearer-quiet": "stale-cache",
+    "cached-401-ok": "none",
+    "cached-401-bearer-ok": "none",
     "httpbin-bearer-no-token": "missing-credentials",
     "httpbin-bearer": "none",
     "oidc-control": "none",
@@ -71,7 +84,16 @@ RETURNING_CASES = {
     "json-server-auth-expired": "expired-token",
     "json-server-auth-valid": "none",
 }
-DIGEST_CONF = """<Location /vault/>
+APACHE_CONF = """<Location /staff/>
+  AuthType Basic
+  AuthName "staff"
+  AuthUserFile {root}/users
+  Require valid-user
+</Location>
+<Location /staff/admin/>
+  Require user bob
+</Location>
+<Location /vault/>
   AuthType Digest
   AuthName "vault"
   AuthDigestProvider file
@@ -126,7 +148,7 @@ def fresh(
     """One fresh WebKit check of every first-visit case and its control."""
     folder = tmp_path_factory.mktemp("webkit-fresh")
     with ExitStack() as stack:
-        for sub in ("django", "drf", "nginx", "httpbin", "cookie-path"):
+        for sub in ("django", "drf", "nginx", "httpbin", "cookie-path", "origin", "cache"):
             (folder / sub).mkdir()
         cookie_path = stack.enter_context(
             django_server(
@@ -144,8 +166,18 @@ def fresh(
         bin_origin = stack.enter_context(httpbin(folder / "httpbin"))
         root = stack.enter_context(apache_root())
         htdigest(root / "digest-users", "vault", "alice", PASSWORD)
-        page(root, "/vault/", "vault")
-        apache = stack.enter_context(apache_server(root, DIGEST_CONF.format(root=root), port=free_port()))
+        htpasswd(root / "users", "alice", PASSWORD)
+        htpasswd(root / "users", "bob", "bob-pass-2")
+        for path in ("/vault/", "/staff/", "/staff/admin/"):
+            page(root, path, path)
+        apache = stack.enter_context(apache_server(root, APACHE_CONF.format(root=root), port=free_port()))
+        # nginx proxy_cache keeping 401s by URL in front of nginx auth_basic and httpbin /bearer, primed
+        # by the request that came before the credential was fixed (test_nginx.py's cases)
+        origin = stack.enter_context(nginx_server(folder / "origin", basic_origin(folder / "origin")))
+        cache = stack.enter_context(nginx_server(folder / "cache", *cache_conf(origin.origin, bin_origin)))
+        cached = cache_sites(cache.origin)
+        for site in cached:
+            assert prime(str(site.get("protected_url", site["url"]))) == 401
         (folder / ".env").write_text(
             f"{WRONG_ENV}={WRONG_PASSWORD}\nALICE_TOKEN={alice}\nDELETED_TOKEN={deleted}\n"
             f"HTTPBIN_TOKEN={HTTPBIN_TOKEN}\n",
@@ -165,6 +197,8 @@ def fresh(
             auth_site(f"{nginx}/api/items.json", "nginx-basic-right", "basic", PASSWORD_ENV),
             auth_site(f"{apache.origin}/vault/", "apache-digest-wrong", "digest", WRONG_ENV),
             auth_site(f"{apache.origin}/vault/", "apache-digest-right", "digest", PASSWORD_ENV),
+            auth_site(f"{apache.origin}/staff/admin/", "apache-require-user", "basic", PASSWORD_ENV),
+            *cached,
             {"name": "httpbin-bearer-no-token", **httpbin_bearer},
             {"name": "httpbin-bearer", **httpbin_bearer, "credentials": {"token_env": "HTTPBIN_TOKEN"}},
             oidc_site(oidc, "oidc-control"),
