@@ -71,7 +71,10 @@ def needs_both_modes(name: str) -> bool:
 
 # WebKitGTK over WebDriver shows reduced evidence (no Cookie or Set-Cookie headers), which the checks do
 # not all read yet; it is tested on its own. Playwright's WebKit, where installed, joins the check.
-WEBDRIVER_WEBKIT = "WebKitGTK over WebDriver has its own check: tests/test_accuracy_webkit.py, tests/flows/test_webkit_gtk.py"
+WEBDRIVER_WEBKIT = (
+    "WebKitGTK over WebDriver has its own checks: tests/test_accuracy_webkit.py, "
+    "tests/flows/test_webkit_gtk.py"
+)
 
 
 def matrix_engines(status: dict[Engine, EngineStatus]) -> list[Engine]:
