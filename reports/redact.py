@@ -94,9 +94,7 @@ def _har(text: str, redactor: Redactor) -> str | None:
     if not isinstance(entries, list):
         return None
     original = json.dumps(har)
-    har["log"]["entries"] = [
-        documents.har_entry(e, redactor) if isinstance(e, dict) else e for e in entries
-    ]
+    har["log"]["entries"] = [documents.har_entry(e, redactor) if isinstance(e, dict) else e for e in entries]
     cleaned = by_structure.json_value(har, redactor)
     if json.dumps(cleaned) == original:
         return text
