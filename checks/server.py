@@ -402,6 +402,8 @@ def headers_too_large(ev: SiteEvidence) -> Iterator[Finding]:
         set_here = {sc.name for e in earlier for sc in e.set_cookies}
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
         cookies = f"{len(names)} cookies ({shown})" if names else "no cookie"
+        if not names and not observable(run, "cookies_sent"):
+            cookies = f"cookies {run.engine} does not show"  # not "no cookie": it cannot see them
         own = len(set_here & set(names))
         own_text = f", {own} of them set by this site during this run" if own else ""
         yield make_finding(

@@ -350,3 +350,11 @@ def test_a_callback_refused_for_another_reason_is_still_named_in_an_engine_that_
     verdict = verdict_of(make_site(run))
     assert verdict.primary == "server-misconfiguration"
     assert said in verdict.summary
+
+
+def test_headers_too_large_in_an_engine_that_hides_cookies_does_not_say_none_were_sent() -> None:
+    # WebKit adds Cookie below what it shows: its 431 is still the site's limit, without "no cookie".
+    protected = make_exchange(5, f"{APP}/profile", status=431, engine="webkit")  # type: ignore[arg-type]
+    verdict = verdict_of(make_site(_blind(oidc_run("webkit", protected))))
+    assert verdict.primary == "server-misconfiguration"
+    assert "carried cookies webkit does not show" in verdict.summary and "no cookie" not in verdict.summary
