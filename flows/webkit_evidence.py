@@ -92,6 +92,9 @@ class EvidenceBuilder:
             if o.get("kind") == "body" and isinstance(o.get("body"), str):
                 page_bodies.setdefault((o.get("method"), o.get("url")), []).append(o["body"])
         out: list[Exchange] = []
+        # The main document each page last navigated to: the frame a later fetch/XHR or subresource came
+        # from (the shell's log has no frame of its own; WebKit here records the top frame only).
+        documents: dict[Any, str] = {}
         for rid in order:
             item = by_id[rid]
             # A document's body comes with its end in the shell's log; a fetch/XHR body from the page.
@@ -105,14 +108,14 @@ class EvidenceBuilder:
             started = datetime.fromtimestamp(item["t"], UTC)
             kind = page_calls.get((method, url), {}).get("kind")
             resource_type = "document" if item.get("main") else (kind or "other")
+            frame = None if item.get("main") else documents.get(item.get("page"))
             previous: int | None = None
             for hop in item["hops"]:
                 ex = self._exchange(
                     len(out), method, url, headers, hop["status"], hop["headers"], item, started
                 )
-                out.append(
-                    ex.model_copy(update={"redirected_from": previous, "resource_type": resource_type})
-                )
+                where = {"resource_type": resource_type, "frame_url": frame}
+                out.append(ex.model_copy(update={"redirected_from": previous, **where}))
                 previous = ex.id
                 url, headers = hop["to"], hop.get("to_headers") or headers
                 if hop["status"] in (301, 302, 303) and method == "POST":
@@ -131,7 +134,13 @@ class EvidenceBuilder:
             ex = self._exchange(
                 len(out), method, url, headers, end.get("status"), end.get("headers") or [], item, started
             )
-            update: dict[str, Any] = {"redirected_from": previous, "resource_type": resource_type}
+            update: dict[str, Any] = {
+                "redirected_from": previous,
+                "resource_type": resource_type,
+                "frame_url": frame,
+            }
+            if item.get("main"):
+                documents[item.get("page")] = ex.url
             if end.get("event") == "failed":
                 update["failure"] = end.get("error")
             if end.get("event") == "finished" and end.get("status") in (0, None):

@@ -1,5 +1,6 @@
-"""WebKitGTK's cache-origin heuristic (no engine flag): a Date older than the request means the browser's
-own HTTP cache, unless a shared cache's Age says it held the answer that long (Varnish, a CDN)."""
+"""WebKitGTK's evidence from the shell's resource log: the cache-origin heuristic (no engine flag: a Date
+older than the request means the browser's own HTTP cache, unless a shared cache's Age says it held the
+answer that long) and the page each fetch came from."""
 
 from __future__ import annotations
 
@@ -42,3 +43,21 @@ def test_a_shared_caches_age_is_not_the_browsers_cache(
     found, signal = served_from(date_age_s, age_header)
     assert found == expected, signal
     assert signal.startswith("webkitgtk heuristic")
+
+
+def test_a_fetch_is_recorded_from_the_document_its_page_showed() -> None:
+    # The shell logs no frame: a fetch/XHR or subresource comes from the page's last main document, as
+    # Playwright's frame URL says, so an app page's beacon to another site is told from a login API.
+    app, beacon = "http://127.0.0.1:5000/app?api=/admin", "http://localhost:5002/collect"
+    t = REQUESTED.timestamp()
+    request = {"event": "request", "headers": [], "t": t, "page": 0}
+    events = [
+        {**request, "id": 1, "url": app, "method": "GET", "main": True},
+        {"event": "finished", "id": 1, "status": 200, "headers": [], "t": t},
+        {**request, "id": 2, "url": beacon, "method": "POST"},
+        {"event": "finished", "id": 2, "status": 401, "headers": [], "t": t},
+    ]
+    observed = [{"kind": "fetch", "url": beacon, "method": "POST", "status": 401, "headers": []}]
+    document, fetch = EvidenceBuilder(Redactor()).exchanges(events, observed)
+    assert (document.resource_type, document.frame_url) == ("document", None)
+    assert (fetch.resource_type, fetch.frame_url) == ("fetch", app)
