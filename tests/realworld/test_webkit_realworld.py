@@ -7,12 +7,13 @@ cases: Django's login form (wrong password, control), DRF TokenAuthentication (B
 Token, a deleted token, the right scheme as control), nginx `auth_basic` and Apache `mod_auth_digest`
 (wrong and right password), Apache `Require user` refusing the signed-in user, nginx `proxy_cache`
 replaying a 401 (with and without a sign; 200-only caching as control), httpbin `/bearer` (no token, a
-token), oidc-provider + express-openid-connect (wrong password at the provider, a wrong client secret,
-control), and two causes only the cookie headers show (DRF's session cookie on another path, the
-SameSite=Strict transaction cookie of express-openid-connect). One first visit and one returning check
-serve the returning cases: Django restarted with a rotated SECRET_KEY (and the same key), Varnish keeping
-a revoked token by Cookie (and a pass-through VCL), json-server-auth's JWT in localStorage two hours
-later (and on the real clock).
+token), oidc-provider + express-openid-connect (wrong password at the provider, a wrong client secret, a
+session too large for Node's headers, an app page's third-party beacon alone, control), and causes only
+the cookie headers show (DRF's session cookie on another path, express-openid-connect's SameSite=Strict
+transaction cookie, and a claim the user lacks, read from the session the 401 renews, beside a beacon).
+One first visit and one returning check serve the returning cases: Django restarted with a rotated
+SECRET_KEY (and the same key), Varnish keeping a revoked token by Cookie (and a pass-through VCL),
+json-server-auth's JWT in localStorage two hours later (and on the real clock).
 """
 
 from __future__ import annotations
@@ -68,12 +69,18 @@ FRESH_CASES = {
     "oidc-control": "none",
     "oidc-wrong-password": "invalid-credentials",
     "oidc-wrong-client-secret": "server-misconfiguration",
+    # the ID token's 1200 groups split the session into 8 cookies and Node answers 431
+    "oidc-session-too-large": "server-misconfiguration",
+    # the app page posts a beacon to another site (401) and loads its tracker (403): noise
+    "oidc-noise-only": "none",
 }
 # Cases whose cause is read from the Cookie or Set-Cookie headers, which WebKit hides: the cause, or an
 # unknown that says what WebKit could not observe (never another cause).
 NOT_OBSERVABLE_CASES = {
     "django-cookie-path": "cookie-blocked",  # SESSION_COOKIE_PATH="/admin/": the session stays off /api/
     "oidc-strict": "cookie-blocked",  # the transaction cookie SameSite=Strict, left off the way back
+    # a claim the user lacks, read from the session cookie the 401 renews; a 401 beacon beside it
+    "oidc-noise-and-claim-missing": "insufficient-permissions",
 }
 # The returning cases: site -> the cause of the returning visit after the server changed.
 RETURNING_CASES = {
@@ -183,7 +190,7 @@ def fresh(
             f"HTTPBIN_TOKEN={HTTPBIN_TOKEN}\n",
             encoding="utf-8",
         )
-        oidc = oidc_servers.rp["control"]
+        oidc, claims = oidc_servers.rp["control"], oidc_servers.rp["claims"]
         oidc_wrong = oidc_site(oidc, "oidc-wrong-password")
         oidc_wrong["credentials"] = {"username": USER, "password_env": WRONG_ENV}
         httpbin_bearer = {"url": f"{bin_origin}/", "protected_url": f"{bin_origin}/bearer", "flow": "bearer"}
@@ -206,6 +213,14 @@ def fresh(
             oidc_site(oidc_servers.rp["bad-secret"], "oidc-wrong-client-secret"),
             session_site(cookie_path.origin, "django-cookie-path"),
             oidc_site(oidc_servers.rp["strict"], "oidc-strict"),
+            oidc_site(oidc_servers.rp["big-session"], "oidc-session-too-large"),
+            oidc_site(oidc, "oidc-noise-only", app_url=f"{oidc}/app?api=/profile"),
+            oidc_site(
+                claims,
+                "oidc-noise-and-claim-missing",
+                protected_url=f"{claims}/admin",
+                app_url=f"{claims}/app?api=/admin",
+            ),
         ]
         config = write_config(folder / "loginprobe.toml", sites, folder / "profiles")
         written.folders.append(folder / "reports")
