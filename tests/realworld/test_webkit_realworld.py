@@ -12,8 +12,9 @@ session too large for Node's headers, an app page's third-party beacon alone, co
 the cookie headers show (DRF's session cookie on another path, express-openid-connect's SameSite=Strict
 transaction cookie, and a claim the user lacks, read from the session the 401 renews, beside a beacon).
 One first visit and one returning check serve the returning cases: Django restarted with a rotated
-SECRET_KEY (and the same key), Varnish keeping a revoked token by Cookie (and a pass-through VCL),
-json-server-auth's JWT in localStorage two hours later (and on the real clock).
+SECRET_KEY (and the same key), every DRF session deleted on the server, Varnish keeping a revoked token
+by Cookie (and a pass-through VCL), json-server-auth's JWT in localStorage two hours later (and on the
+real clock).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ NOT_OBSERVABLE_CASES = {
 RETURNING_CASES = {
     "django-rotated-key": "stale-cookie",
     "django-same-key": "none",
+    "django-sessions-deleted": "stale-cookie",
     "varnish-token-cache": "stale-cache",
     "varnish-pass": "none",
     "json-server-auth-expired": "expired-token",
@@ -235,7 +237,7 @@ def returning(
     folder = tmp_path_factory.mktemp("webkit-returning")
     changes: list[Callable[[], object]] = []
     with ExitStack() as stack:
-        for sub in ("rotated", "same", "cache", "pass", "jsa-expired", "jsa-valid"):
+        for sub in ("rotated", "same", "deleted", "cache", "pass", "jsa-expired", "jsa-valid"):
             (folder / sub).mkdir()
         sites = []
         for sub, name, rotate in (
@@ -247,6 +249,18 @@ def returning(
             new_key = secrets.token_urlsafe(40) if rotate else key
             changes.append(lambda server=server, new_key=new_key: server.restart(DJANGO_SECRET_KEY=new_key))
             sites.append(form_site(server.origin, name, "/app/", "/api/me/", PASSWORD_ENV))
+        # DRF's session API: every session deleted on the server between the visits (an admin signing
+        # everybody out); the rotated and same-key servers above show the two other sides
+        deleted = stack.enter_context(
+            django_server(folder / "deleted", django_db, secrets.token_urlsafe(40), **SESSION_API)
+        )
+        changes.append(
+            lambda: manage(
+                folder / "deleted" / "db.sqlite3", "shell", "-c",
+                "from django.contrib.sessions.models import Session; Session.objects.all().delete()",
+            )
+        )  # fmt: skip
+        sites.append(session_site(deleted.origin, "django-sessions-deleted"))
         for sub, name, vcl in (
             ("cache", "varnish-token-cache", "token-cache.vcl"),
             ("pass", "varnish-pass", "pass.vcl"),
