@@ -31,8 +31,6 @@ from loginprobe.checks.common import (
     where,
 )
 from loginprobe.checks.intermediaries import (
-    FORGERY_CAUSE,
-    FORGERY_FIX,
     cookie_never_set,
     forgery_refusal,
     forgery_summary,
@@ -269,8 +267,8 @@ def login_refused_as_forgery(ev: SiteEvidence) -> Iterator[Finding]:
             continue  # an intermediary in the way: login_forged_behind_hop names it
         yield make_finding(
             HEURISTIC,
-            f"{forgery_summary(run, found)}: the password was never judged. {FORGERY_CAUSE}.",
-            FORGERY_FIX,
+            f"{forgery_summary(run, found)}: the password was never judged. {found.cause}.",
+            found.fix,
             run,
             found.submission,
         )

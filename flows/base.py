@@ -38,6 +38,8 @@ def run_timeout(seconds: float) -> Iterator[None]:
         yield
     finally:
         _RUN_TIMEOUT_S.reset(token)
+
+
 ContextOptionsFn = Callable[[Site], dict[str, Any]]
 
 
