@@ -1,4 +1,8 @@
-"""Server misconfiguration: 401 without a challenge, flapping answers, good credentials refused."""
+"""Server misconfiguration: 401 without a challenge, flapping answers, good credentials refused.
+
+A little over 400 lines: its ten checks are one cause id and share the credential signature and the
+backend-header comparison; the proxy-shaped readings of the same evidence live in checks/intermediaries.py.
+"""
 
 from __future__ import annotations
 
